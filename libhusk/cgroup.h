@@ -3,6 +3,7 @@
 #define HUSK_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -26,10 +27,18 @@ typedef struct {
 	husk_cgroup_mode_t mode;
 	char *path;
 	bool systemd;
+	/* create/update only, not persisted (borrowed from the spec): linux.devices; on v1 each
+	 * one is allowed "rwm" after the linux.resources.devices rules, as runc does. */
+	const husk_device_t *devices;
+	size_t devices_len;
 } husk_cgroup_t;
 
-/* Resolve linux.cgroupsPath (absolute; relative = under husk's default parent; empty =
- * "/husk/<id>") into cg->path. systemd: "slice:prefix:name" form. */
+/* Resolve linux.cgroupsPath into cg->path and detect cg->mode. Absolute: used as is below
+ * every hierarchy root; relative: taken from the hierarchy root too (like crun: on v1 the
+ * runtime's own cgroup differs per controller, and one path must fit all of them); empty:
+ * "/husk/<id>". ".." components are refused. systemd: "slice:prefix:name" is expanded to
+ * the path systemd gives that unit ("a-b.slice:p:n" -> "/a.slice/a-b.slice/p-n.scope"; empty
+ * = "system.slice:husk:<id>"); the cgroup is then still managed through cgroupfs. */
 int husk_cgroup_resolve(const husk_spec_t *spec, const char *id, bool systemd, husk_cgroup_t *cg,
 			husk_error_t *err);
 
@@ -60,6 +69,33 @@ int husk_cgroup_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t *e
 
 /* Apply new resources to a live cgroup (update). */
 int husk_cgroup_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
+
+/* Resource usage for `events --stats`. Unlimited values are UINT64_MAX; has_* is false when
+ * the controller is not available for the cgroup. */
+typedef struct {
+	bool has_memory;
+	uint64_t memory_usage;
+	uint64_t memory_max_usage; /* v1 only (v2: memory.peak when present) */
+	uint64_t memory_limit;
+	uint64_t memory_failcnt; /* v1 failcnt; v2 memory.events "max" */
+	uint64_t memory_oom_kill;
+	uint64_t swap_usage; /* memory+swap, as v1 reports it */
+	uint64_t swap_limit;
+	bool has_pids;
+	uint64_t pids_current;
+	uint64_t pids_limit;
+	bool has_cpu;
+	uint64_t cpu_usage_ns;
+	uint64_t cpu_user_ns;
+	uint64_t cpu_system_ns;
+} husk_cgroup_stats_t;
+
+int husk_cgroup_stats(const husk_cgroup_t *cg, husk_cgroup_stats_t *st, husk_error_t *err);
+
+/* The device rules appended after linux.resources.devices (runc's defaults): mknod of any
+ * char/block device, /dev/null, zero, full, random, urandom, tty, console, ptmx, pts/N. */
+extern const husk_device_cgroup_t husk_cgroup_default_devices[];
+extern const size_t husk_cgroup_default_devices_len;
 
 void husk_cgroup_free(husk_cgroup_t *cg);
 

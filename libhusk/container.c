@@ -1,1 +1,551 @@
-/* placeholder: being written */
+/* husk: `create` — the parent half (state, cgroup, clone, id maps, runtime hooks) and
+ * the container process half (namespaces, rootfs, process set-up, exec barrier). */
+#include "config.h"
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
+#include "clone.h"
+#include "container-internal.h"
+#include "hooks.h"
+#include "id.h"
+#include "namespaces.h"
+#include "process.h"
+#include "rootfs.h"
+#include "spec.h"
+#include "sync.h"
+#include "terminal.h"
+#include "utils.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Everything create has made so far, undone in reverse when it fails. */
+typedef struct {
+	int rootfd;
+	int dirfd;
+	const char *id;
+	bool dir_made;
+	husk_cgroup_t cg;
+	bool cg_made;
+	pid_t child;
+	int sync_fd;
+	int pty_master;
+} create_ctx_t;
+
+static void create_ctx_undo(create_ctx_t *c)
+{
+	cleanup_error husk_error_t ignored = {0};
+
+	if (c->child > 0) {
+		kill(c->child, SIGKILL);
+		waitpid(c->child, NULL, 0);
+	}
+	if (c->cg_made && husk_cgroup_destroy(&c->cg, &ignored) < 0)
+		husk_warn("remove cgroup: %s", husk_error_msg(&ignored));
+	if (c->dir_made && husk_state_dir_remove(c->rootfd, c->id, &ignored) < 0)
+		husk_warn("remove state: %s", husk_error_msg(&ignored));
+}
+
+static void create_ctx_close(create_ctx_t *c)
+{
+	husk_closep(&c->sync_fd);
+	husk_closep(&c->pty_master);
+	husk_closep(&c->dirfd);
+	husk_closep(&c->rootfd);
+	husk_cgroup_free(&c->cg);
+}
+
+/* ------------------------------------------------------------------ container side */
+
+typedef struct {
+	const husk_spec_t *spec;
+	const husk_create_opts_t *o;
+	const char *rootfs;
+	const char *bundle;
+	pid_t host_pid; /* our pid as the host sees it, for hook state */
+	int sync_fd;
+	int fifo_fd;
+	int new_flags; /* namespaces still to unshare after clone */
+} child_ctx_t;
+
+static int child_enter_namespaces(child_ctx_t *c, husk_error_t *err)
+{
+	int late = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWNS;
+	const husk_namespace_t *user = husk_spec_namespace(c->spec, "user");
+
+	if (user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return husk_error_errno(err, "become root in the user namespace");
+	if (husk_ns_join_all(c->spec, late, err) < 0)
+		return -1;
+	if (unshare(c->new_flags & late) < 0)
+		return husk_error_errno(err, "unshare namespaces");
+	if (husk_ns_set_names(c->spec, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int child_join_session_keyring(const husk_create_opts_t *o, husk_error_t *err)
+{
+	char name[HUSK_ID_NAME_MAX];
+
+	if (o->no_new_keyring)
+		return 0;
+	snprintf(name, sizeof name, "_ses.%s", o->id);
+	/* KEYCTL_JOIN_SESSION_KEYRING = 1; keyrings may be absent or denied to a user ns. */
+	if (syscall(SYS_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM &&
+	    errno != EACCES)
+		return husk_error_errno(err, "join session keyring");
+	return 0;
+}
+
+static int child_runtime_hooks(child_ctx_t *c, husk_error_t *err)
+{
+	husk_sync_msg_t m;
+
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_RUN_RUNTIME_HOOKS, 0, -1, err) < 0)
+		return -1;
+	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_HOOKS_DONE, &m, NULL, err) < 0)
+		return -1;
+	c->host_pid = (pid_t)m.value;
+	if (c->spec->hooks && c->spec->hooks->create_container.len > 0) {
+		cleanup_free char *state =
+			husk_hook_state_json(c->spec, c->o->id, c->bundle, c->host_pid, "creating");
+		if (husk_hooks_run(&c->spec->hooks->create_container, "createContainer", state,
+				   err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int child_terminal(child_ctx_t *c, husk_error_t *err)
+{
+	const husk_process_t *p = c->spec->process;
+	cleanup_close int master = -1;
+	cleanup_close int slave = -1;
+
+	if (!p->terminal)
+		return 0;
+	if (husk_pty_open(&master, &slave, p->console_width, p->console_height, err) < 0)
+		return husk_error_wrap(err, "process.terminal");
+	if (husk_rootfs_setup_console(slave, err) < 0)
+		return husk_error_wrap(err, "process.terminal");
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_PTY_MASTER, 0, master, err) < 0)
+		return -1;
+	return husk_pty_become_controlling(slave, err);
+}
+
+static int child_cwd(const husk_process_t *p, husk_error_t *err)
+{
+	if (p->cwd[0] != '/')
+		return husk_error_set(err, 0, "process.cwd: \"%s\" is not absolute", p->cwd);
+	/* runc creates a missing cwd; do the same (in the container's own tree). */
+	if (husk_mkdir_p(p->cwd, 0755, err) < 0)
+		return husk_error_wrap(err, "process.cwd");
+	if (chdir(p->cwd) < 0)
+		return husk_error_errno(err, "process.cwd: chdir \"%s\"", p->cwd);
+	return 0;
+}
+
+static int child_wait_for_start(child_ctx_t *c, husk_error_t *err)
+{
+	char byte;
+	ssize_t r;
+	int flags = fcntl(c->fifo_fd, F_GETFL);
+
+	fcntl(c->fifo_fd, F_SETFL, flags & ~O_NONBLOCK);
+	do
+		r = read(c->fifo_fd, &byte, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		return husk_error_errno(err, "wait for start");
+	husk_closep(&c->fifo_fd);
+	return 0;
+}
+
+static int child_setup(child_ctx_t *c, husk_error_t *err)
+{
+	const husk_spec_t *spec = c->spec;
+	husk_sync_msg_t m;
+	cleanup_close int proc_fd = -1;
+
+	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, err) < 0)
+		return -1;
+	if (child_enter_namespaces(c, err) < 0 || child_join_session_keyring(c->o, err) < 0)
+		return -1;
+	if (husk_rootfs_prepare(spec, c->rootfs, err) < 0)
+		return -1;
+	if (child_runtime_hooks(c, err) < 0)
+		return -1;
+	if (husk_rootfs_pivot(spec, c->rootfs, c->o->no_pivot, err) < 0)
+		return -1;
+	if (child_terminal(c, err) < 0)
+		return -1;
+	if (husk_rootfs_finalize(spec, err) < 0)
+		return -1;
+	proc_fd = husk_proc_fd_verified(err);
+	if (proc_fd < 0 || husk_ns_apply_sysctl(spec, proc_fd, err) < 0)
+		return -1;
+	if (husk_process_setup_early(spec->process, err) < 0)
+		return -1;
+	if (child_cwd(spec->process, err) < 0)
+		return -1;
+	if (husk_process_set_identity(spec->process, err) < 0)
+		return -1;
+	if (husk_exec_lookup_check(spec->process, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int child_after_start(child_ctx_t *c, husk_error_t *err)
+{
+	const husk_spec_t *spec = c->spec;
+	int notify_fd = -1;
+
+	if (child_wait_for_start(c, err) < 0)
+		return -1;
+	if (spec->hooks && spec->hooks->start_container.len > 0) {
+		cleanup_free char *state =
+			husk_hook_state_json(spec, c->o->id, c->bundle, c->host_pid, "created");
+		if (husk_hooks_run(&spec->hooks->start_container, "startContainer", state, err) < 0)
+			return -1;
+	}
+	if (spec->process->no_new_privileges && husk_process_no_new_privs(err) < 0)
+		return -1;
+	if (spec->linux_ && spec->linux_->seccomp) {
+		if (husk_seccomp_load(spec->linux_->seccomp, &notify_fd, err) < 0)
+			return -1;
+		if (notify_fd >= 0 &&
+		    husk_seccomp_send_listener(spec, c->o->id, c->bundle, c->host_pid, notify_fd,
+					       err) < 0)
+			return -1;
+	}
+	husk_close_fds_from(3 + c->o->preserve_fds);
+	return husk_process_exec(spec->process, err);
+}
+
+static __attribute__((noreturn)) void child_main(child_ctx_t *c)
+{
+	husk_error_t err = {0};
+
+	/* Die with a `create` that dies before READY; nothing would clean up after us. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (child_setup(c, &err) < 0) {
+		husk_sync_send_error(c->sync_fd, &err);
+		_exit(1);
+	}
+	/* The identity change cleared the death signal; a foreground run wants it back. */
+	prctl(PR_SET_PDEATHSIG, c->o->keep_child ? SIGKILL : 0);
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_READY, 0, -1, &err) < 0)
+		_exit(1);
+	husk_closep(&c->sync_fd);
+	child_after_start(c, &err);
+	/* After start nobody listens on the sync socket: stderr is the container's. */
+	dprintf(2, "husk: %s\n", husk_error_msg(&err));
+	_exit(127);
+}
+
+/* ------------------------------------------------------------------ runtime side */
+
+static int resolve_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
+			  husk_error_t *err)
+{
+	cleanup_free char *joined = NULL;
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (spec->root == NULL || spec->root->path == NULL)
+		return husk_error_set(err, 0, "config.json: root.path: required property missing");
+	if (spec->root->path[0] == '/')
+		joined = xstrdup(spec->root->path);
+	else if (asprintf(&joined, "%s/%s", bundle, spec->root->path) < 0)
+		abort();
+	if (realpath(joined, real) == NULL)
+		return husk_error_errno(err, "root.path: \"%s\"", joined);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return husk_error_set(err, ENOTDIR, "root.path: \"%s\"", joined);
+	*out = xstrdup(real);
+	return 0;
+}
+
+static int validate_config(const husk_spec_t *spec, const husk_create_opts_t *o,
+			   husk_error_t *err)
+{
+	if (spec->process == NULL)
+		return husk_error_set(err, 0, "config.json: process: required to create a container");
+	if (spec->process->args_len == 0)
+		return husk_error_set(err, 0, "config.json: process.args: must not be empty");
+	if (spec->process->terminal && o->console_socket == NULL && !o->keep_child)
+		return husk_error_set(err, 0, "process.terminal is true: --console-socket is "
+					      "required for a detached container");
+	if (!spec->process->terminal && o->console_socket != NULL)
+		return husk_error_set(err, 0, "--console-socket given but process.terminal is "
+					      "false");
+	if (husk_ns_validate(spec, err) < 0 || husk_hooks_validate(spec->hooks, err) < 0)
+		return -1;
+	if (husk_process_validate(spec->process, err) < 0)
+		return -1;
+	if (spec->linux_ && spec->linux_->seccomp &&
+	    husk_seccomp_validate(spec->linux_->seccomp, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int parent_prepare_namespaces(const husk_spec_t *spec, husk_error_t *err)
+{
+	const husk_namespace_t *pid = husk_spec_namespace(spec, "pid");
+	const husk_namespace_t *time = husk_spec_namespace(spec, "time");
+
+	/* pid and time namespaces apply to children only: set them up here, before clone. */
+	if (pid && pid->path && husk_ns_join_path(pid->path, CLONE_NEWPID, err) < 0)
+		return husk_error_wrap(err, "linux.namespaces: pid");
+	if (time && time->path && husk_ns_join_path(time->path, CLONE_NEWTIME, err) < 0)
+		return husk_error_wrap(err, "linux.namespaces: time");
+	if (time && time->path == NULL) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			return husk_error_errno(err, "linux.namespaces: unshare time namespace");
+		if (husk_ns_write_time_offsets(spec, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parent_handle_pty(create_ctx_t *c, const husk_create_opts_t *o, int master,
+			     husk_error_t *err)
+{
+	if (o->console_socket) {
+		int r = husk_console_socket_send(o->console_socket, master, err);
+		close(master);
+		return r;
+	}
+	c->pty_master = master;
+	return 0;
+}
+
+static int parent_runtime_hooks(const husk_spec_t *spec, const husk_create_opts_t *o,
+				const char *bundle, pid_t pid, husk_error_t *err)
+{
+	cleanup_free char *state = NULL;
+
+	if (spec->hooks == NULL)
+		return 0;
+	state = husk_hook_state_json(spec, o->id, bundle, pid, "creating");
+	if (husk_hooks_run(&spec->hooks->prestart, "prestart", state, err) < 0)
+		return -1;
+	return husk_hooks_run(&spec->hooks->create_runtime, "createRuntime", state, err);
+}
+
+static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
+			    const char *bundle, husk_error_t *err)
+{
+	for (;;) {
+		husk_sync_msg_t m;
+		int fd = -1;
+
+		if (husk_sync_recv(c->sync_fd, &m, &fd, err) < 0)
+			return -1;
+		switch (m.type) {
+		case HUSK_SYNC_ERROR:
+			husk_error_set(err, 0, "%s", m.msg);
+			err->errnum = m.errnum;
+			return -1;
+		case HUSK_SYNC_RUN_RUNTIME_HOOKS:
+			if (parent_runtime_hooks(spec, o, bundle, c->child, err) < 0)
+				return -1;
+			if (husk_sync_send(c->sync_fd, HUSK_SYNC_HOOKS_DONE, c->child, -1, err) < 0)
+				return -1;
+			break;
+		case HUSK_SYNC_PTY_MASTER:
+			if (fd < 0)
+				return husk_error_set(err, 0, "terminal: no pty received");
+			if (parent_handle_pty(c, o, fd, err) < 0)
+				return -1;
+			break;
+		case HUSK_SYNC_READY:
+			return 0;
+		default:
+			if (fd >= 0)
+				close(fd);
+			return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
+		}
+	}
+}
+
+static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
+			const char *bundle, const char *rootfs, int fifo_fd, husk_error_t *err)
+{
+	int fds[2];
+	int new_flags = husk_ns_new_flags(spec);
+	int clone_flags = new_flags & (CLONE_NEWUSER | CLONE_NEWPID);
+	cleanup_close int cgroup_fd = -1;
+	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
+	bool into_cgroup = false;
+	pid_t pid;
+
+	if (husk_sync_pair(fds, err) < 0)
+		return -1;
+	if (c->cg_made && c->cg.mode == HUSK_CGROUP_MODE_UNIFIED)
+		cgroup_fd = husk_cgroup_open_dir(&c->cg, NULL);
+	pid = husk_clone(clone_flags, cgroup_fd, &into_cgroup, err);
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		child_ctx_t cc = {.spec = spec, .o = o, .rootfs = rootfs, .bundle = bundle,
+				  .sync_fd = fds[1], .fifo_fd = fifo_fd, .new_flags = new_flags};
+		close(fds[0]);
+		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
+		husk_closep(&c->dirfd);
+		husk_closep(&c->rootfd);
+		husk_closep(&cgroup_fd);
+		if (user && user->path) {
+			husk_error_t e = {0};
+			if (husk_ns_join_path(user->path, CLONE_NEWUSER, &e) < 0) {
+				husk_sync_send_error(cc.sync_fd, &e);
+				_exit(1);
+			}
+		}
+		child_main(&cc);
+	}
+	close(fds[1]);
+	c->child = pid;
+	c->sync_fd = fds[0];
+	if ((clone_flags & CLONE_NEWUSER) && husk_ns_write_id_maps(pid, spec, err) < 0)
+		return -1;
+	if (c->cg_made && !into_cgroup && husk_cgroup_enter(&c->cg, pid, err) < 0)
+		return -1;
+	return husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err);
+}
+
+static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
+{
+	char buf[32];
+	cleanup_free char *copy = xstrdup(path);
+	cleanup_free char *dir = NULL;
+	const char *slash = strrchr(copy, '/');
+	cleanup_close int dfd = -1;
+
+	snprintf(buf, sizeof buf, "%d", (int)pid);
+	if (slash == NULL) {
+		dir = xstrdup(".");
+	} else {
+		dir = strndup(copy, (size_t)(slash - copy) ? (size_t)(slash - copy) : 1);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return husk_error_errno(err, "pid file `%s`", path);
+	if (husk_write_file_atomic(dfd, slash ? slash + 1 : copy, buf, strlen(buf), err) < 0)
+		return husk_error_wrap(err, "pid file `%s`", path);
+	return 0;
+}
+
+static int load_bundle_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
+			      husk_spec_t **spec, husk_error_t *err)
+{
+	char real[PATH_MAX];
+	cleanup_close int bfd = -1;
+	const char *b = bundle_arg ? bundle_arg : ".";
+
+	if (realpath(b, real) == NULL)
+		return husk_error_errno(err, "bundle \"%s\"", b);
+	bfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return husk_error_errno(err, "bundle \"%s\"", b);
+	if (husk_read_file_at(bfd, "config.json", text, len, err) < 0)
+		return husk_error_set(err, err->errnum, "bundle \"%s\": config.json: %s", b,
+				      strerror(err->errnum));
+	if (husk_spec_parse(*text, *len, "config.json", spec, err) < 0)
+		return -1;
+	*bundle = xstrdup(real);
+	return 0;
+}
+
+static int record_created(create_ctx_t *c, husk_state_t *st, const husk_create_opts_t *o,
+			  husk_error_t *err)
+{
+	st->created = true;
+	st->pid = c->child;
+	st->pid_start = husk_pid_start_time(c->child);
+	st->creator_pid = 0;
+	st->creator_start = 0;
+	st->detached_init = !o->keep_child;
+	if (o->pid_file && write_pid_file(o->pid_file, c->child, err) < 0)
+		return -1;
+	return husk_state_write(c->dirfd, st, err);
+}
+
+static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t *err)
+{
+	cleanup_free char *bundle = NULL, *text = NULL, *rootfs = NULL;
+	cleanup_spec husk_spec_t *spec = NULL;
+	cleanup_close int fifo_fd = -1;
+	cleanup_state husk_state_t st = {0};
+	size_t len = 0;
+
+	if (husk_id_validate(o->id, err) < 0)
+		return -1;
+	if (load_bundle_config(o->bundle, &bundle, &text, &len, &spec, err) < 0)
+		return -1;
+	if (resolve_rootfs(spec, bundle, &rootfs, err) < 0 || validate_config(spec, o, err) < 0)
+		return -1;
+	if ((c->rootfd = husk_root_open(o->root, true, err)) < 0)
+		return -1;
+	if ((c->dirfd = husk_state_dir_create(c->rootfd, o->id, err)) < 0)
+		return -1;
+	c->dir_made = true;
+	if (husk_state_lock(c->dirfd, err) < 0 ||
+	    husk_write_file_atomic(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
+		return -1;
+	husk_state_init(&st, spec, o->id, bundle, rootfs);
+	if (husk_state_write(c->dirfd, &st, err) < 0)
+		return -1;
+	if ((fifo_fd = husk_exec_fifo_make(c->dirfd, err)) < 0)
+		return -1;
+	if (husk_cgroup_resolve(spec, o->id, o->systemd_cgroup, &c->cg, err) < 0 ||
+	    husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
+		return -1;
+	c->cg_made = true;
+	st.cgroup_path = xstrdup(c->cg.path);
+	st.cgroup_systemd = c->cg.systemd;
+	if (parent_prepare_namespaces(spec, err) < 0 ||
+	    parent_spawn(c, spec, o, bundle, rootfs, fifo_fd, err) < 0 ||
+	    parent_sync_loop(c, spec, o, bundle, err) < 0)
+		return -1;
+	return record_created(c, &st, o, err);
+}
+
+int husk_container_create_kept(const husk_create_opts_t *o, husk_created_t *out,
+			       husk_error_t *err)
+{
+	create_ctx_t c = {.rootfd = -1, .dirfd = -1, .id = o->id, .sync_fd = -1,
+			  .pty_master = -1};
+	int r = create_in(&c, o, err);
+
+	if (r < 0)
+		create_ctx_undo(&c);
+	else if (out) {
+		out->pid = c.child;
+		out->pty_master = steal_fd(&c.pty_master);
+	}
+	create_ctx_close(&c);
+	return r;
+}
+
+int husk_container_create(const husk_create_opts_t *o, husk_created_t *out, husk_error_t *err)
+{
+	return husk_container_create_kept(o, out, err);
+}

@@ -26,4 +26,65 @@ int husk_rootfs_pivot(const husk_spec_t *spec, const char *rootfs, bool no_pivot
 		      husk_error_t *err);
 int husk_rootfs_finalize(const husk_spec_t *spec, husk_error_t *err);
 
+/*
+ * process.terminal: bind the pty slave (an fd of this process) onto /dev/console, created as
+ * an empty file inside the current root. Call it after husk_rootfs_pivot.
+ */
+int husk_rootfs_setup_console(int pty_slave_fd, husk_error_t *err);
+
+/* Open /proc (O_PATH) after checking it is the root of a real procfs (statfs f_type);
+ * use it for every later write under /proc. Defined in safe-path.c. */
+int husk_proc_fd_verified(husk_error_t *err);
+
+/* ---- mount options (mount-options.c) ---- */
+
+#define HUSK_MAX_PROPAGATION 8
+
+/* One mount's "options" array, sorted into what each syscall needs. */
+typedef struct {
+	unsigned long flags;       /* MS_* set, for mount(2) (ro, nosuid, bind, rbind, remount ...) */
+	unsigned long clear_flags; /* MS_* asked off (rw, suid, dev, exec, atime ...) */
+	/* MS_PRIVATE/MS_SHARED/MS_SLAVE/MS_UNBINDABLE, | MS_REC for the r-forms, in order */
+	unsigned long propagation[HUSK_MAX_PROPAGATION];
+	size_t propagation_len;
+	/* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): rro rnosuid rnoatime ... */
+	uint64_t rec_attr_set;
+	uint64_t rec_attr_clr;
+	bool idmap;     /* idmap or ridmap */
+	bool rec_idmap; /* ridmap */
+	bool tmpcopyup; /* recognised, not implemented: the tmpfs starts empty */
+	char *data;     /* unknown options, comma-joined, for mount(2)'s data; NULL when none */
+} husk_mount_options_t;
+
+/* Never fails: unknown options become data. Free with husk_mount_options_free. */
+void husk_mount_options_parse(char *const *options, size_t len, husk_mount_options_t *out);
+void husk_mount_options_free(husk_mount_options_t *o);
+
+/* ---- internal: shared by rootfs.c, mounts.c and devices.c ---- */
+
+/* What every step of building the rootfs works through; the fds are owned by the caller. */
+typedef struct {
+	int procfd;  /* a verified procfs root: mount targets are its "self/fd/N" magic links */
+	int rootfd;  /* the container's root directory (O_PATH) */
+	int cwdfd;   /* where to return after borrowing the cwd for a mount */
+	bool userns; /* in a user namespace: mknod is refused, host nodes are bind-mounted */
+	bool cgroupns;
+} husk_rootfs_ctx_t;
+
+/*
+ * mount(2) with fd targets: source is `source`, or the fd `srcfd` when >= 0; the target is
+ * the fd `dstfd` (so nothing can swap a symlink in after it was opened). Sets errno.
+ */
+int husk_mount_fds(const husk_rootfs_ctx_t *ctx, const char *source, int srcfd, int dstfd,
+		   const char *type, unsigned long flags, const void *data);
+/* Remount a bind mount (dstfd: its root) with `flags`, keeping its locked flags. */
+int husk_remount_bind(const husk_rootfs_ctx_t *ctx, int dstfd, unsigned long flags,
+		      unsigned long clear_flags);
+/* Perform one spec mount inside ctx->rootfd. */
+int husk_rootfs_do_mount(const husk_rootfs_ctx_t *ctx, const husk_spec_t *spec,
+			 const husk_mount_t *m, husk_error_t *err);
+/* Default devices, linux.devices and the /dev symlinks. */
+int husk_rootfs_create_devices(const husk_rootfs_ctx_t *ctx, const husk_spec_t *spec,
+			       husk_error_t *err);
+
 #endif

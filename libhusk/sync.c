@@ -1,1 +1,119 @@
-/* placeholder: being written */
+#include "config.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "utils.h"
+
+int husk_sync_pair(int fds[2], husk_error_t *err)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return husk_error_errno(err, "socketpair");
+	return 0;
+}
+
+static int send_with_fd(int sock, const void *buf, size_t len, int sendfd)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t r;
+
+	if (sendfd >= 0) {
+		struct cmsghdr *c;
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof ctl.buf;
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &sendfd, sizeof(int));
+	}
+	do
+		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+int husk_sync_send(int fd, husk_sync_type_t type, int64_t value, int sendfd, husk_error_t *err)
+{
+	husk_sync_msg_t m = {.type = type, .value = value};
+	if (send_with_fd(fd, &m, sizeof m, sendfd) < 0)
+		return husk_error_errno(err, "sync: send message %d", (int)type);
+	return 0;
+}
+
+int husk_sync_send_error(int fd, const husk_error_t *what)
+{
+	husk_sync_msg_t m = {.type = HUSK_SYNC_ERROR, .errnum = what->errnum};
+	snprintf(m.msg, sizeof m.msg, "%s", husk_error_msg(what));
+	return send_with_fd(fd, &m, sizeof m, -1);
+}
+
+int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err)
+{
+	struct iovec iov = {.iov_base = msg, .iov_len = sizeof *msg};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t r;
+
+	if (recvfd)
+		*recvfd = -1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof ctl.buf;
+	do
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return husk_error_errno(err, "sync: receive");
+	if (r == 0)
+		return husk_error_set(err, 0, "container init exited before it was ready");
+	if ((size_t)r != sizeof *msg)
+		return husk_error_set(err, 0, "sync: short message (%zd bytes)", r);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int got;
+			memcpy(&got, CMSG_DATA(c), sizeof(int));
+			if (recvfd)
+				*recvfd = got;
+			else
+				close(got);
+		}
+	}
+	msg->msg[sizeof msg->msg - 1] = '\0';
+	return 0;
+}
+
+int husk_sync_expect(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *recvfd,
+		     husk_error_t *err)
+{
+	if (husk_sync_recv(fd, msg, recvfd, err) < 0)
+		return -1;
+	if (msg->type == HUSK_SYNC_ERROR) {
+		husk_error_set(err, 0, "%s", msg->msg);
+		err->errnum = msg->errnum;
+		return -1;
+	}
+	if (msg->type != (int32_t)type)
+		return husk_error_set(err, 0, "sync: expected message %d, got %d", (int)type,
+				      (int)msg->type);
+	return 0;
+}
+
+int husk_send_fd(int sock, int fd, const char *name, husk_error_t *err)
+{
+	const char *payload = name && *name ? name : "/dev/console";
+	if (send_with_fd(sock, payload, strlen(payload), fd) < 0)
+		return husk_error_errno(err, "send fd over socket");
+	return 0;
+}

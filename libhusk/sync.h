@@ -1,0 +1,43 @@
+/* husk: the parent/child protocol over a SOCK_SEQPACKET socketpair. */
+#ifndef HUSK_SYNC_H
+#define HUSK_SYNC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+typedef enum {
+	HUSK_SYNC_MAPS_DONE = 1,	  /* parent -> child: id maps written, cgroup joined */
+	HUSK_SYNC_RUN_RUNTIME_HOOKS, /* child -> parent: namespaces ready, run prestart/createRuntime */
+	HUSK_SYNC_HOOKS_DONE,	     /* parent -> child */
+	HUSK_SYNC_PTY_MASTER,	     /* child -> parent: carries the pty master fd */
+	HUSK_SYNC_READY,	     /* child -> parent: waiting on the exec barrier */
+	HUSK_SYNC_ERROR,	     /* either way: msg holds the error */
+	HUSK_SYNC_PID,		     /* exec helper -> parent: value holds the pid */
+} husk_sync_type_t;
+
+typedef struct {
+	int32_t type;
+	int32_t errnum;
+	int64_t value;
+	char msg[3072];
+} husk_sync_msg_t;
+
+int husk_sync_pair(int fds[2], husk_error_t *err);
+
+int husk_sync_send(int fd, husk_sync_type_t type, int64_t value, int sendfd, husk_error_t *err);
+int husk_sync_send_error(int fd, const husk_error_t *what);
+
+/* Receive one message; *recvfd gets a passed fd (or -1). A closed peer is an error
+ * "container init exited before it was ready". */
+int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err);
+
+/* Receive and require `type`; an ERROR message becomes *err. */
+int husk_sync_expect(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *recvfd,
+		     husk_error_t *err);
+
+/* SCM_RIGHTS over any unix socket (console socket). */
+int husk_send_fd(int sock, int fd, const char *name, husk_error_t *err);
+
+#endif

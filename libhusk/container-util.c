@@ -1,0 +1,233 @@
+/* husk: helpers shared by the lifecycle files. */
+#include "config.h"
+#include "container-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "id.h"
+#include "json-gen.h"
+#include "sync.h"
+#include "utils.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static husk_warning_fn warning_handler;
+
+void husk_set_warning_handler(husk_warning_fn fn)
+{
+	warning_handler = fn;
+}
+
+void husk_warn(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	if (warning_handler == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) >= 0) {
+		warning_handler(msg);
+		free(msg);
+	}
+	va_end(ap);
+}
+
+static void gen_annotations(yajl_gen g, const husk_spec_t *spec)
+{
+	if (spec->annotations_len == 0)
+		return;
+	husk_json_key(g, "annotations");
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < spec->annotations_len; i++)
+		husk_json_key_str(g, spec->annotations[i].key, spec->annotations[i].value);
+	yajl_gen_map_close(g);
+}
+
+char *husk_hook_state_json(const husk_spec_t *spec, const char *id, const char *bundle, pid_t pid,
+			   const char *status)
+{
+	cleanup_json_gen yajl_gen g = husk_json_new(false);
+
+	yajl_gen_map_open(g);
+	husk_json_key_str(g, "ociVersion", HUSK_OCI_VERSION);
+	husk_json_key_str(g, "id", id);
+	husk_json_key_str(g, "status", status);
+	husk_json_key_int(g, "pid", pid);
+	husk_json_key_str(g, "bundle", bundle);
+	gen_annotations(g, spec);
+	yajl_gen_map_close(g);
+	return husk_json_finish(g, NULL);
+}
+
+void husk_state_init(husk_state_t *st, const husk_spec_t *spec, const char *id,
+		     const char *bundle, const char *rootfs)
+{
+	memset(st, 0, sizeof *st);
+	st->id = xstrdup(id);
+	st->creator_pid = getpid();
+	st->creator_start = husk_pid_start_time(st->creator_pid);
+	st->bundle = xstrdup(bundle);
+	st->rootfs = xstrdup(rootfs);
+	st->created_at = husk_now_rfc3339();
+	if (asprintf(&st->owner, "%u", (unsigned)getuid()) < 0)
+		abort();
+	st->annotations = xmalloc0(sizeof(husk_kv_t) * (spec->annotations_len + 1));
+	for (size_t i = 0; i < spec->annotations_len; i++) {
+		st->annotations[i].key = xstrdup(spec->annotations[i].key);
+		st->annotations[i].value = xstrdup(spec->annotations[i].value);
+	}
+	st->annotations_len = spec->annotations_len;
+}
+
+void husk_statep(husk_state_t *st)
+{
+	husk_state_clear(st);
+}
+
+int husk_exec_fifo_make(int dirfd, husk_error_t *err)
+{
+	int fd;
+
+	if (mkfifoat(dirfd, HUSK_EXEC_FIFO, 0600) < 0)
+		return husk_error_errno(err, "create exec fifo");
+	/* O_RDWR never blocks on a fifo; the container process clears O_NONBLOCK and reads. */
+	fd = openat(dirfd, HUSK_EXEC_FIFO, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_errno(err, "open exec fifo");
+	return fd;
+}
+
+static const char *env_path(const husk_process_t *p)
+{
+	for (size_t i = 0; i < p->env_len; i++)
+		if (strncmp(p->env[i], "PATH=", 5) == 0)
+			return p->env[i] + 5;
+	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int husk_exec_lookup_check(const husk_process_t *p, husk_error_t *err)
+{
+	const char *name = p->args[0];
+	cleanup_free char *path = NULL;
+
+	if (strchr(name, '/')) {
+		if (!is_executable_file(name))
+			return husk_error_errno(err, "exec \"%s\"", name);
+		return 0;
+	}
+	path = xstrdup(env_path(p));
+	for (char *save = NULL, *dir = strtok_r(path, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char full[4096];
+		snprintf(full, sizeof full, "%s/%s", *dir ? dir : ".", name);
+		if (is_executable_file(full))
+			return 0;
+	}
+	return husk_error_set(err, 0, "exec \"%s\": executable file not found in $PATH", name);
+}
+
+void husk_close_fds_from(int from)
+{
+	if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	/* Older kernels: walk the fds we have. */
+	for (int fd = from; fd < 65536; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0)
+			fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+}
+
+int husk_seccomp_send_listener(const husk_spec_t *spec, const char *id, const char *bundle,
+			       pid_t pid, int notify_fd, husk_error_t *err)
+{
+	const husk_seccomp_t *s = spec->linux_->seccomp;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	cleanup_close int sock = -1;
+	cleanup_free char *state = NULL;
+	cleanup_close int nfd = notify_fd;
+
+	if (s->listener_path == NULL)
+		return husk_error_set(err, 0, "linux.seccomp.listenerPath: required with "
+					      "SCMP_ACT_NOTIFY");
+	if (strlen(s->listener_path) >= sizeof addr.sun_path)
+		return husk_error_set(err, 0, "linux.seccomp.listenerPath: too long");
+	strcpy(addr.sun_path, s->listener_path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
+		return husk_error_errno(err, "linux.seccomp.listenerPath: connect \"%s\"",
+					s->listener_path);
+	/* config-linux.md: the container process state, with the fd listed in "fds". */
+	{
+		cleanup_json_gen yajl_gen g = husk_json_new(false);
+		yajl_gen_map_open(g);
+		husk_json_key_str(g, "ociVersion", HUSK_OCI_VERSION);
+		husk_json_key(g, "fds");
+		yajl_gen_array_open(g);
+		husk_json_str(g, "seccompFd");
+		yajl_gen_array_close(g);
+		husk_json_key_int(g, "pid", pid);
+		husk_json_key_str(g, "metadata", s->listener_metadata ? s->listener_metadata : "");
+		husk_json_key(g, "state");
+		{
+			yajl_gen_map_open(g);
+			husk_json_key_str(g, "ociVersion", HUSK_OCI_VERSION);
+			husk_json_key_str(g, "id", id);
+			husk_json_key_str(g, "status", "creating");
+			husk_json_key_int(g, "pid", pid);
+			husk_json_key_str(g, "bundle", bundle);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_map_close(g);
+		state = husk_json_finish(g, NULL);
+	}
+	if (husk_send_fd(sock, nfd, state, err) < 0)
+		return husk_error_wrap(err, "linux.seccomp.listenerPath");
+	return 0;
+}
+
+int husk_state_load_spec(int dirfd, husk_spec_t **spec, husk_error_t *err)
+{
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+
+	if (husk_read_file_at(dirfd, HUSK_CONFIG_FILE, &text, &len, err) < 0)
+		return husk_error_wrap(err, "saved config");
+	return husk_spec_parse(text, len, "saved config.json", spec, err);
+}
+
+int husk_state_open_locked(const char *root, const char *id, int *rootfd, husk_state_t *st,
+			   husk_error_t *err)
+{
+	cleanup_close int rfd = -1;
+	cleanup_close int dfd = -1;
+
+	if (husk_id_validate(id, err) < 0)
+		return -1;
+	rfd = husk_root_open(root, false, NULL);
+	if (rfd < 0)
+		return husk_error_set(err, 0, "container \"%s\" does not exist", id);
+	if ((dfd = husk_state_dir_open(rfd, id, err)) < 0)
+		return -1;
+	if (husk_state_lock(dfd, err) < 0 || husk_state_read(dfd, id, st, err) < 0)
+		return -1;
+	if (rootfd)
+		*rootfd = steal_fd(&rfd);
+	return steal_fd(&dfd);
+}

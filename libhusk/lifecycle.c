@@ -1,0 +1,259 @@
+/* husk: the operations on an existing container: start, kill, delete, state, list, ps. */
+#include "config.h"
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "container-internal.h"
+#include "hooks.h"
+#include "id.h"
+#include "utils.h"
+
+static int open_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err)
+{
+	memset(cg, 0, sizeof *cg);
+	if (st->cgroup_path == NULL)
+		return 0;
+	if (husk_cgroup_mode(&cg->mode, err) < 0)
+		return -1;
+	cg->path = st->cgroup_path;
+	cg->systemd = st->cgroup_systemd;
+	return 1;
+}
+
+static int signal_init(const husk_state_t *st, int sig, husk_error_t *err)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+
+	if (pidfd >= 0) {
+		/* The pidfd pins the process: check it is still ours, then signal race-free. */
+		int r = -1;
+		if (!husk_pid_is(st->pid, st->pid_start))
+			errno = ESRCH;
+		else
+			r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+		int e = errno;
+		close(pidfd);
+		if (r < 0)
+			return husk_error_set(err, e, "kill container \"%s\"", st->id);
+		return 0;
+	}
+	if (!husk_pid_is(st->pid, st->pid_start) || kill(st->pid, sig) < 0)
+		return husk_error_errno(err, "kill container \"%s\"", st->id);
+	return 0;
+}
+
+int husk_container_start(const char *root, const char *id, husk_error_t *err)
+{
+	cleanup_state husk_state_t st = {0};
+	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
+	cleanup_close int fifo = -1;
+	cleanup_spec husk_spec_t *spec = NULL;
+	husk_status_t status;
+	cleanup_error husk_error_t hook_err = {0};
+
+	if (dirfd < 0)
+		return -1;
+	status = husk_state_status(dirfd, &st);
+	if (status != HUSK_STATUS_CREATED)
+		return husk_error_set(err, 0, "cannot start container \"%s\": status is %s, not "
+					      "created", id, husk_status_name(status));
+	if (husk_state_load_spec(dirfd, &spec, err) < 0)
+		return -1;
+	fifo = openat(dirfd, HUSK_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return husk_error_errno(err, "start container \"%s\": open exec fifo", id);
+	if (husk_write_all(fifo, "0", 1) < 0)
+		return husk_error_errno(err, "start container \"%s\": release exec fifo", id);
+	/* Unlinked now: a second start finds no fifo and the status reads "running". */
+	unlinkat(dirfd, HUSK_EXEC_FIFO, 0);
+	if (spec->hooks && spec->hooks->poststart.len > 0) {
+		cleanup_free char *state =
+			husk_hook_state_json(spec, id, st.bundle, st.pid, "running");
+		if (husk_hooks_run(&spec->hooks->poststart, "poststart", state, &hook_err) < 0)
+			husk_warn("%s", husk_error_msg(&hook_err));
+	}
+	return 0;
+}
+
+int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err)
+{
+	cleanup_state husk_state_t st = {0};
+	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
+	husk_status_t status;
+	husk_cgroup_t cg;
+
+	if (dirfd < 0)
+		return -1;
+	status = husk_state_status(dirfd, &st);
+	if (status != HUSK_STATUS_CREATED && status != HUSK_STATUS_RUNNING &&
+	    status != HUSK_STATUS_PAUSED)
+		return husk_error_set(err, 0, "cannot kill container \"%s\": status is %s", id,
+				      husk_status_name(status));
+	if (all) {
+		int r = open_cgroup(&st, &cg, err);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			return husk_cgroup_kill_all(&cg, sig, err);
+	}
+	return signal_init(&st, sig, err);
+}
+
+static void wait_until_gone(const husk_state_t *st)
+{
+	/* 5 s at most: a process stuck in D state must not hang delete forever. */
+	for (int i = 0; i < 5000 && husk_pid_is(st->pid, st->pid_start); i++) {
+		struct timespec ts = {0, 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int kill_everything(const husk_state_t *st, husk_error_t *err)
+{
+	husk_cgroup_t cg;
+	int r = open_cgroup(st, &cg, err);
+
+	if (r < 0)
+		return -1;
+	if (r > 0 && husk_cgroup_kill_all(&cg, SIGKILL, err) < 0)
+		return -1;
+	if (husk_pid_is(st->pid, st->pid_start))
+		kill(st->pid, SIGKILL);
+	wait_until_gone(st);
+	return 0;
+}
+
+static void run_poststop(int dirfd, const husk_state_t *st)
+{
+	cleanup_spec husk_spec_t *spec = NULL;
+	cleanup_error husk_error_t e = {0};
+	cleanup_free char *state = NULL;
+
+	if (husk_state_load_spec(dirfd, &spec, &e) < 0) {
+		husk_warn("poststop hooks not run: %s", husk_error_msg(&e));
+		return;
+	}
+	if (spec->hooks == NULL || spec->hooks->poststop.len == 0)
+		return;
+	state = husk_hook_state_json(spec, st->id, st->bundle, 0, "stopped");
+	/* runtime.md: a failing poststop hook is a warning; delete goes on. */
+	if (husk_hooks_run(&spec->hooks->poststop, "poststop", state, &e) < 0)
+		husk_warn("%s", husk_error_msg(&e));
+}
+
+int husk_container_delete(const char *root, const char *id, bool force, husk_error_t *err)
+{
+	cleanup_state husk_state_t st = {0};
+	cleanup_close int rootfd = -1;
+	cleanup_close int dirfd = husk_state_open_locked(root, id, &rootfd, &st, err);
+	husk_status_t status;
+	husk_cgroup_t cg;
+	int r;
+
+	if (dirfd < 0)
+		return -1;
+	status = husk_state_status(dirfd, &st);
+	if ((status == HUSK_STATUS_RUNNING || status == HUSK_STATUS_PAUSED) && !force)
+		return husk_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: "
+					      "status is %s (use --force)",
+				      id, husk_status_name(status));
+	if (status == HUSK_STATUS_CREATING && !force)
+		return husk_error_set(err, 0, "cannot delete container \"%s\": it is being created",
+				      id);
+	if (status != HUSK_STATUS_STOPPED && kill_everything(&st, err) < 0)
+		return -1;
+	r = open_cgroup(&st, &cg, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		/* Processes left by exec or by a killed create die with the container. */
+		husk_cgroup_kill_all(&cg, SIGKILL, NULL);
+		if (husk_cgroup_destroy(&cg, err) < 0)
+			return husk_error_wrap(err, "delete container \"%s\"", id);
+	}
+	if (st.created)
+		run_poststop(dirfd, &st);
+	return husk_state_dir_remove(rootfd, id, err);
+}
+
+int husk_container_state(const char *root, const char *id, char **json, husk_error_t *err)
+{
+	cleanup_state husk_state_t st = {0};
+	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
+
+	if (dirfd < 0)
+		return -1;
+	*json = husk_state_oci_json(&st, husk_state_status(dirfd, &st), true);
+	return 0;
+}
+
+int husk_container_list(const char *root, husk_list_entry_t **entries, size_t *n,
+			husk_error_t *err)
+{
+	cleanup_close int rootfd = husk_root_open(root, false, NULL);
+	cleanup_strv char **ids = NULL;
+	husk_list_entry_t *out;
+	size_t count = 0;
+
+	*entries = NULL;
+	*n = 0;
+	if (rootfd < 0)
+		return errno == ENOENT ? 0 : husk_error_errno(err, "open state root `%s`", root);
+	if (husk_state_list_ids(rootfd, &ids, err) < 0)
+		return -1;
+	out = xmalloc0(sizeof(husk_list_entry_t) * (strv_len(ids) + 1));
+	for (size_t i = 0; ids[i]; i++) {
+		cleanup_close int dirfd = husk_state_dir_open(rootfd, ids[i], NULL);
+		/* A dir without a readable state is skipped, as runc skips it. */
+		if (dirfd < 0 || husk_state_read(dirfd, ids[i], &out[count].state, NULL) < 0)
+			continue;
+		out[count].status = husk_state_status(dirfd, &out[count].state);
+		count++;
+	}
+	*entries = out;
+	*n = count;
+	return 0;
+}
+
+void husk_list_free(husk_list_entry_t *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		husk_state_clear(&entries[i].state);
+	free(entries);
+}
+
+int husk_container_ps(const char *root, const char *id, pid_t **pids, size_t *n,
+		      husk_error_t *err)
+{
+	cleanup_state husk_state_t st = {0};
+	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
+	husk_status_t status;
+	husk_cgroup_t cg;
+	int r;
+
+	if (dirfd < 0)
+		return -1;
+	status = husk_state_status(dirfd, &st);
+	if (status == HUSK_STATUS_STOPPED) {
+		*pids = NULL;
+		*n = 0;
+		return 0;
+	}
+	r = open_cgroup(&st, &cg, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return husk_cgroup_pids(&cg, pids, n, err);
+	*pids = xmalloc0(sizeof(pid_t));
+	(*pids)[0] = st.pid;
+	*n = 1;
+	return 0;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Builds husk and runs every test suite: C unit tests (make check), then the pytest
+# integration tests and oci-spec-tests.  The last line of output is always
+# "N passed, N failed" (unit test cases + pytest tests; pytest errors count as failed).
+#
+# Environment:
+#   HUSK_SKIP_DEPS=1      do not run tests/install-deps.sh
+#   HUSK_SKIP_AUTOGEN=1   do not regenerate ./configure (it must exist)
+#   HUSK_BUILD_DIR=DIR    configure and build in DIR instead of in the source tree
+#   PYTEST_ARGS="..."     extra arguments for pytest (e.g. "-k probe -x")
+# Exit status: 0 when nothing failed.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+# Debian's python3 has pytest; a pyenv or venv python earlier in PATH may not.
+python=/usr/bin/python3
+
+log_dir=$(mktemp -d /tmp/husk-tests.XXXXXX)
+trap 'rm -rf "$log_dir"' EXIT
+
+step() {
+	echo "==> $*"
+}
+
+if [ "${HUSK_SKIP_DEPS:-0}" != 1 ]; then
+	step "installing dependencies"
+	bash tests/install-deps.sh
+fi
+
+if [ "${HUSK_SKIP_AUTOGEN:-0}" != 1 ]; then
+	step "autogen.sh"
+	./autogen.sh
+fi
+
+build=${HUSK_BUILD_DIR:-$src}
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+cd "$build"
+step "configure (in $build)"
+"$src/configure" -q
+step "make"
+make -j2
+
+# ------------------------------------------------------------------ unit tests
+step "make check"
+unit_status=0
+make -j2 check >"$log_dir/check.out" 2>&1 || unit_status=$?
+cat "$log_dir/check.out"
+if [ "$unit_status" -ne 0 ]; then
+	for log in tests/unit/*.log; do
+		[ -f "$log" ] || continue
+		echo "---- $log"
+		cat "$log"
+	done
+fi
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)," per program; a
+# program that crashed or failed without saying so still counts as one failure.
+unit_passed=0
+unit_failed=0
+for trs in tests/unit/*.trs; do
+	[ -f "$trs" ] || continue
+	log=${trs%.trs}.log
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+	unit_passed=$((unit_passed + ${p:-0}))
+	unit_failed=$((unit_failed + ${f:-0}))
+	if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" && [ "${f:-0}" -eq 0 ]; then
+		unit_failed=$((unit_failed + 1))
+	fi
+done
+if [ "$unit_status" -ne 0 ] && [ "$unit_failed" -eq 0 ]; then
+	unit_failed=1 # the unit tests did not even build or run
+fi
+
+# ------------------------------------------------------------------ integration tests
+suites=()
+for dir in tests/integration oci-spec-tests; do
+	[ -d "$src/$dir" ] && suites+=("$src/$dir")
+done
+
+py_passed=0
+py_failed=0
+pytest_status=0
+if [ ${#suites[@]} -gt 0 ]; then
+	step "pytest ${suites[*]}"
+	export HUSK="$build/husk" PROBE="$build/tests/probe/probe"
+	# shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
+	(cd "$src" && "$python" -m pytest -v -p no:cacheprovider ${PYTEST_ARGS:-} "${suites[@]}") \
+		2>&1 | tee "$log_dir/pytest.out" || pytest_status=$?
+	summary=$(grep -E '^=+ .*( in [0-9.]+s).* =+$' "$log_dir/pytest.out" | tail -n1 || true)
+	count() {
+		echo "$summary" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+' || echo 0
+	}
+	py_passed=$(count passed)
+	py_failed=$(($(count failed) + $(count 'errors?')))
+	# pytest exit 5 = nothing collected; anything else non-zero without counted failures
+	# (an internal error, a crash in collection) is a failure too.
+	if [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ] && [ "$py_failed" -eq 0 ]; then
+		py_failed=1
+	fi
+fi
+
+passed=$((unit_passed + py_passed))
+failed=$((unit_failed + py_failed))
+echo "unit: $unit_passed passed, $unit_failed failed; pytest: $py_passed passed, $py_failed failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
