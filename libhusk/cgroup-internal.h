@@ -33,8 +33,8 @@ uint64_t husk_cgroup_blkio_to_io_weight(uint64_t weight);
  * The spec's memory.swap is memory+swap (v1 memsw); v2's memory.swap.max is swap alone.
  * *out: -1 = "max", 0 with *set false = leave the file alone, else the v2 value.
  */
-int husk_cgroup_swap_to_v2(bool has_swap, int64_t swap, bool has_limit, int64_t limit,
-			   int64_t *out, bool *set, husk_error_t *err);
+int husk_cgroup_swap_to_v2(bool has_swap, int64_t swap, bool has_limit, int64_t limit, int64_t *out,
+			   bool *set, husk_error_t *err);
 /* A kernel cpu/node list: "0-3,7", "0-7:2/4"; empty is accepted (unset). */
 int husk_cgroup_check_cpu_list(const char *list, const char *field, husk_error_t *err);
 /* A linux.resources.unified key: "controller.file", no '/', not "." or "..". */
@@ -105,10 +105,8 @@ int husk_cgroup_v2_stats(int dirfd, husk_cgroup_stats_t *st, husk_error_t *err);
 
 /* ---- the v1 manager (cgroup-v1.c), legacy and hybrid ---- */
 
-int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res,
-			  husk_error_t *err);
-int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res,
-			  husk_error_t *err);
+int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
+int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
 int husk_cgroup_v1_destroy(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_open_procs_dir(const husk_cgroup_t *cg, husk_error_t *err);

@@ -36,20 +36,13 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } managed[] = {
-	{"cpu", CG_CPU},
-	{"cpuacct", CG_CPUACCT},
-	{"cpuset", CG_CPUSET},
-	{"memory", CG_MEMORY},
-	{"pids", CG_PIDS},
-	{"blkio", CG_BLKIO},
-	{"devices", CG_DEVICES},
-	{"freezer", CG_FREEZER},
-	{"hugetlb", CG_HUGETLB},
-	{"net_cls", CG_NET_CLS},
-	{"net_prio", CG_NET_PRIO},
-	{"perf_event", CG_PERF_EVENT},
-	{"rdma", CG_RDMA},
-	{"name=systemd", CG_NAME_SYSTEMD},
+    {"cpu", CG_CPU},	       {"cpuacct", CG_CPUACCT},
+    {"cpuset", CG_CPUSET},     {"memory", CG_MEMORY},
+    {"pids", CG_PIDS},	       {"blkio", CG_BLKIO},
+    {"devices", CG_DEVICES},   {"freezer", CG_FREEZER},
+    {"hugetlb", CG_HUGETLB},   {"net_cls", CG_NET_CLS},
+    {"net_prio", CG_NET_PRIO}, {"perf_event", CG_PERF_EVENT},
+    {"rdma", CG_RDMA},	       {"name=systemd", CG_NAME_SYSTEMD},
 };
 
 typedef struct {
@@ -129,7 +122,8 @@ static void parse_mountinfo_line(layout_t *l, char *line)
 	while (tok && strcmp(tok, "-") != 0)
 		tok = strtok_r(NULL, " ", &save);
 	if (tok == NULL || (fstype = strtok_r(NULL, " ", &save)) == NULL ||
-	    strtok_r(NULL, " ", &save) == NULL || (superopts = strtok_r(NULL, " \n", &save)) == NULL)
+	    strtok_r(NULL, " ", &save) == NULL ||
+	    (superopts = strtok_r(NULL, " \n", &save)) == NULL)
 		return;
 	if (strcmp(fstype, "cgroup") != 0)
 		return;
@@ -313,11 +307,12 @@ static int v1_cpu(int fd, const husk_cpu_t *c, husk_error_t *err)
 	    write_u64(fd, "cpu.shares", c->shares, "linux.resources.cpu.shares", err) < 0)
 		return -1;
 	if (write_period_pair(fd, c->has_period, c->period, "cpu.cfs_period_us",
-			      "linux.resources.cpu.period", c->has_quota, c->quota < 0 ? -1 : c->quota,
-			      "cpu.cfs_quota_us", "linux.resources.cpu.quota", err) < 0)
+			      "linux.resources.cpu.period", c->has_quota,
+			      c->quota < 0 ? -1 : c->quota, "cpu.cfs_quota_us",
+			      "linux.resources.cpu.quota", err) < 0)
 		return -1;
-	if (c->has_burst && write_u64(fd, "cpu.cfs_burst_us", c->burst,
-				      "linux.resources.cpu.burst", err) < 0)
+	if (c->has_burst &&
+	    write_u64(fd, "cpu.cfs_burst_us", c->burst, "linux.resources.cpu.burst", err) < 0)
 		return -1;
 	if (write_period_pair(fd, c->has_realtime_period, c->realtime_period, "cpu.rt_period_us",
 			      "linux.resources.cpu.realtimePeriod", c->has_realtime_runtime,
@@ -458,8 +453,12 @@ static int v1_devices(int fd, const husk_cgroup_t *cg, const husk_resources_t *r
 	}
 	for (size_t i = 0; i < cg->devices_len; i++) {
 		const husk_device_t *d = &cg->devices[i];
-		husk_device_cgroup_t r = {.allow = true, .has_major = true, .major = d->major,
-					  .has_minor = true, .minor = d->minor, .access = "rwm"};
+		husk_device_cgroup_t r = {.allow = true,
+					  .has_major = true,
+					  .major = d->major,
+					  .has_minor = true,
+					  .minor = d->minor,
+					  .access = "rwm"};
 		char field[64];
 		if (d->type == NULL || strcmp(d->type, "p") == 0)
 			continue; /* FIFOs are not device-controlled */
@@ -479,7 +478,8 @@ static int v1_network(const layout_t *l, const char *path, const husk_network_t 
 		      husk_error_t *err)
 {
 	if (n->has_class_id) {
-		cleanup_close int fd = open_ctl(l, CG_NET_CLS, path, "linux.resources.network.classID", err);
+		cleanup_close int fd =
+		    open_ctl(l, CG_NET_CLS, path, "linux.resources.network.classID", err);
 		if (fd < 0)
 			return -1;
 		if (write_u64(fd, "net_cls.classid", n->class_id, "linux.resources.network.classID",
@@ -487,7 +487,8 @@ static int v1_network(const layout_t *l, const char *path, const husk_network_t 
 			return -1;
 	}
 	if (n->priorities_len) {
-		cleanup_close int fd = open_ctl(l, CG_NET_PRIO, path, "linux.resources.network.priorities", err);
+		cleanup_close int fd =
+		    open_ctl(l, CG_NET_PRIO, path, "linux.resources.network.priorities", err);
 		if (fd < 0)
 			return -1;
 		for (size_t i = 0; i < n->priorities_len; i++)
@@ -535,12 +536,14 @@ static int v1_apply(const layout_t *l, const husk_cgroup_t *cg, const husk_resou
 		bool wants_cpu = c->has_shares || c->has_quota || c->has_period || c->has_burst ||
 				 c->has_realtime_runtime || c->has_realtime_period || c->has_idle;
 		if (wants_cpu) {
-			cleanup_close int fd = open_ctl(l, CG_CPU, path, "linux.resources.cpu", err);
+			cleanup_close int fd =
+			    open_ctl(l, CG_CPU, path, "linux.resources.cpu", err);
 			if (fd < 0 || v1_cpu(fd, c, err) < 0)
 				return -1;
 		}
 		if ((c->cpus && *c->cpus) || (c->mems && *c->mems)) {
-			cleanup_close int fd = open_ctl(l, CG_CPUSET, path, "linux.resources.cpu", err);
+			cleanup_close int fd =
+			    open_ctl(l, CG_CPUSET, path, "linux.resources.cpu", err);
 			if (fd < 0 || v1_cpuset(fd, c, err) < 0)
 				return -1;
 		}
@@ -556,7 +559,8 @@ static int v1_apply(const layout_t *l, const husk_cgroup_t *cg, const husk_resou
 			return -1;
 	}
 	if (res && res->hugepage_limits_len && (l->all & CG_HUGETLB)) {
-		cleanup_close int fd = open_ctl(l, CG_HUGETLB, path, "linux.resources.hugepageLimits", err);
+		cleanup_close int fd =
+		    open_ctl(l, CG_HUGETLB, path, "linux.resources.hugepageLimits", err);
 		if (fd < 0 || v1_hugetlb(fd, res, err) < 0)
 			return -1;
 	}
@@ -568,7 +572,8 @@ static int v1_apply(const layout_t *l, const husk_cgroup_t *cg, const husk_resou
 			return -1;
 	}
 	if ((creating || (res && res->devices_len)) && (l->all & CG_DEVICES)) {
-		cleanup_close int fd = open_ctl(l, CG_DEVICES, path, "linux.resources.devices", err);
+		cleanup_close int fd =
+		    open_ctl(l, CG_DEVICES, path, "linux.resources.devices", err);
 		if (fd < 0 || v1_devices(fd, cg, res, err) < 0)
 			return -1;
 	}
@@ -579,8 +584,7 @@ static int v1_apply(const layout_t *l, const husk_cgroup_t *cg, const husk_resou
 
 /* ---------------------------------------------------------------- operations */
 
-int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res,
-			  husk_error_t *err)
+int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
 {
 	cleanup_layout layout_t l = {0};
 	husk_cg_undo_t undo = {0};
@@ -606,8 +610,7 @@ int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res,
 	return r;
 }
 
-int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res,
-			  husk_error_t *err)
+int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
 {
 	cleanup_layout layout_t l = {0};
 

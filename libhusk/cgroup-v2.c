@@ -291,8 +291,9 @@ static int write_io_max(int dirfd, const husk_throttle_device_t *v, size_t len, 
 	for (size_t i = 0; i < len; i++) {
 		/* 0 would block all I/O; in runc's conversion it means "no limit". */
 		if (v[i].rate == 0) {
-			if (husk_cg_writef(dirfd, "io.max", field, err, "%" PRId64 ":%" PRId64 " %s=max",
-					   v[i].major, v[i].minor, key) < 0)
+			if (husk_cg_writef(dirfd, "io.max", field, err,
+					   "%" PRId64 ":%" PRId64 " %s=max", v[i].major, v[i].minor,
+					   key) < 0)
 				return -1;
 		} else if (husk_cg_writef(dirfd, "io.max", field, err,
 					  "%" PRId64 ":%" PRId64 " %s=%" PRIu64, v[i].major,
@@ -314,7 +315,7 @@ static int apply_io(int dirfd, const husk_blkio_t *b, husk_error_t *err)
 	if (b->has_weight && b->weight != 0 &&
 	    husk_cg_writef(dirfd, wfile, "linux.resources.blockIO.weight", err, "default %" PRIu64,
 			   bfq ? (uint64_t)b->weight : husk_cgroup_blkio_to_io_weight(b->weight)) <
-		    0)
+		0)
 		return -1;
 	for (size_t i = 0; i < b->weight_device_len; i++) {
 		const husk_weight_device_t *d = &b->weight_device[i];
@@ -326,8 +327,8 @@ static int apply_io(int dirfd, const husk_blkio_t *b, husk_error_t *err)
 				       : husk_cgroup_blkio_to_io_weight(d->weight)) < 0)
 			return -1;
 	}
-	if (write_io_max(dirfd, b->throttle_read_bps_device, b->throttle_read_bps_device_len, "rbps",
-			 "linux.resources.blockIO.throttleReadBpsDevice", err) < 0 ||
+	if (write_io_max(dirfd, b->throttle_read_bps_device, b->throttle_read_bps_device_len,
+			 "rbps", "linux.resources.blockIO.throttleReadBpsDevice", err) < 0 ||
 	    write_io_max(dirfd, b->throttle_write_bps_device, b->throttle_write_bps_device_len,
 			 "wbps", "linux.resources.blockIO.throttleWriteBpsDevice", err) < 0 ||
 	    write_io_max(dirfd, b->throttle_read_iops_device, b->throttle_read_iops_device_len,
@@ -420,8 +421,8 @@ int husk_cgroup_v2_apply_unified(int dirfd, const husk_resources_t *res, husk_er
 			abort();
 		/* Core files (cgroup.*) and per-cgroup files like cpu.pressure exist without
 		 * the controller; anything else needs the controller enabled here. */
-		if (!(clen == 6 && strncmp(key, "cgroup", 6) == 0) && !word_in(offered, key, clen) &&
-		    !husk_cg_exists(dirfd, key))
+		if (!(clen == 6 && strncmp(key, "cgroup", 6) == 0) &&
+		    !word_in(offered, key, clen) && !husk_cg_exists(dirfd, key))
 			return husk_error_set(err, ENOTSUP,
 					      "%s: controller \"%.*s\" is not available", field,
 					      (int)clen, key);
@@ -528,8 +529,8 @@ int husk_cgroup_v2_stats(int dirfd, husk_cgroup_stats_t *st, husk_error_t *err)
 		/* Report memory+swap, the v1 meaning every consumer of these numbers expects. */
 		st->swap_usage = swap + st->memory_usage;
 		st->swap_limit = (swap_max == UINT64_MAX || st->memory_limit == UINT64_MAX)
-					 ? UINT64_MAX
-					 : swap_max + st->memory_limit;
+				     ? UINT64_MAX
+				     : swap_max + st->memory_limit;
 	}
 	if (husk_cg_exists(dirfd, "pids.current")) {
 		st->has_pids = true;

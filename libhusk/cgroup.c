@@ -93,8 +93,8 @@ static int normalize_path(const char *in, char **out, husk_error_t *err)
 		p += len;
 	}
 	if (o == 0)
-		return husk_error_set(err, EINVAL,
-				      "linux.cgroupsPath: \"%s\": the root cgroup is not allowed", in);
+		return husk_error_set(
+		    err, EINVAL, "linux.cgroupsPath: \"%s\": the root cgroup is not allowed", in);
 	buf[o] = '\0';
 	*out = steal_pointer(&buf);
 	return 0;
@@ -188,8 +188,9 @@ int husk_cgroup_path_from_spec(const char *cgroups_path, const char *id, bool sy
 			return -1;
 	} else if (cgroups_path == NULL || *cgroups_path == '\0') {
 		if (id == NULL || *id == '\0' || strchr(id, '/'))
-			return husk_error_set(err, EINVAL, "invalid container id for a cgroup path");
-		if (asprintf(&raw, "/husk/%s", id) < 0)
+			return husk_error_set(err, EINVAL,
+					      "invalid container id for a cgroup path");
+		if (asprintf(&raw, HUSK_CGROUP_DEFAULT_PARENT "/%s", id) < 0)
 			abort();
 	} else {
 		raw = xstrdup(cgroups_path);
@@ -251,8 +252,8 @@ uint64_t husk_cgroup_blkio_to_io_weight(uint64_t weight)
 	return 1 + ((weight - 10) * 9999) / 990;
 }
 
-int husk_cgroup_swap_to_v2(bool has_swap, int64_t swap, bool has_limit, int64_t limit,
-			   int64_t *out, bool *set, husk_error_t *err)
+int husk_cgroup_swap_to_v2(bool has_swap, int64_t swap, bool has_limit, int64_t limit, int64_t *out,
+			   bool *set, husk_error_t *err)
 {
 	int64_t mem = has_limit ? limit : 0;
 
@@ -272,11 +273,11 @@ int husk_cgroup_swap_to_v2(bool has_swap, int64_t swap, bool has_limit, int64_t 
 		return 0;
 	}
 	if (swap < 0)
-		return husk_error_set(err, EINVAL, "linux.resources.memory.swap: invalid value %" PRId64,
-				      swap);
-	if (mem <= 0)
 		return husk_error_set(err, EINVAL,
-				      "linux.resources.memory.swap: a swap limit needs a memory limit");
+				      "linux.resources.memory.swap: invalid value %" PRId64, swap);
+	if (mem <= 0)
+		return husk_error_set(
+		    err, EINVAL, "linux.resources.memory.swap: a swap limit needs a memory limit");
 	if (swap < mem)
 		return husk_error_set(err, EINVAL,
 				      "linux.resources.memory.swap: %" PRId64
@@ -345,8 +346,8 @@ int husk_cgroup_check_unified_key(const char *key, husk_error_t *err)
 
 	if (*key == '\0' || strchr(key, '/') || strcmp(key, "..") == 0 || dot == NULL ||
 	    dot == key || dot[1] == '\0')
-		return husk_error_set(err, EINVAL, "linux.resources.unified: key \"%s\": invalid name",
-				      key);
+		return husk_error_set(err, EINVAL,
+				      "linux.resources.unified: key \"%s\": invalid name", key);
 	return 0;
 }
 
@@ -379,28 +380,68 @@ int husk_cgroup_check_resources(const husk_resources_t *res, husk_error_t *err)
 /* ---------------------------------------------------------------- default devices */
 
 const husk_device_cgroup_t husk_cgroup_default_devices[] = {
-	{.allow = true, .type = "c", .access = "m"},
-	{.allow = true, .type = "b", .access = "m"},
-	{.allow = true, .type = "c", .has_major = true, .major = 1, .has_minor = true, .minor = 3,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 1, .has_minor = true, .minor = 5,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 1, .has_minor = true, .minor = 7,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 1, .has_minor = true, .minor = 8,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 1, .has_minor = true, .minor = 9,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 5, .has_minor = true, .minor = 0,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 5, .has_minor = true, .minor = 1,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 5, .has_minor = true, .minor = 2,
-	 .access = "rwm"},
-	{.allow = true, .type = "c", .has_major = true, .major = 136, .access = "rwm"},
+    {.allow = true, .type = "c", .access = "m"},
+    {.allow = true, .type = "b", .access = "m"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 1,
+     .has_minor = true,
+     .minor = 3,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 1,
+     .has_minor = true,
+     .minor = 5,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 1,
+     .has_minor = true,
+     .minor = 7,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 1,
+     .has_minor = true,
+     .minor = 8,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 1,
+     .has_minor = true,
+     .minor = 9,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 5,
+     .has_minor = true,
+     .minor = 0,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 5,
+     .has_minor = true,
+     .minor = 1,
+     .access = "rwm"},
+    {.allow = true,
+     .type = "c",
+     .has_major = true,
+     .major = 5,
+     .has_minor = true,
+     .minor = 2,
+     .access = "rwm"},
+    {.allow = true, .type = "c", .has_major = true, .major = 136, .access = "rwm"},
 };
 const size_t husk_cgroup_default_devices_len =
-	sizeof(husk_cgroup_default_devices) / sizeof(husk_cgroup_default_devices[0]);
+    sizeof(husk_cgroup_default_devices) / sizeof(husk_cgroup_default_devices[0]);
 
 /* ---------------------------------------------------------------- file helpers */
 
@@ -487,9 +528,9 @@ int husk_cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *o
 			*nl = '\0';
 		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
 			return parse_u64_value(line + klen + 1, out) < 0
-				       ? husk_error_set(err, EINVAL, "parse `%s`: bad \"%s\"", file,
-							line)
-				       : 0;
+				   ? husk_error_set(err, EINVAL, "parse `%s`: bad \"%s\"", file,
+						    line)
+				   : 0;
 		line = nl ? nl + 1 : NULL;
 	}
 	return husk_error_set(err, ENOENT, "`%s` has no \"%s\"", file, key);
@@ -596,7 +637,16 @@ int husk_cg_remove(const char *mnt, const char *path, husk_error_t *err)
 
 	if (asprintf(&full, "%s%s", mnt, path) < 0)
 		abort();
-	return remove_tree(full, 0, err);
+	if (remove_tree(full, 0, err) < 0)
+		return -1;
+	/* The default parent "/husk" is ours: drop it once its last container is gone.
+	 * Still in use (ENOTEMPTY/EBUSY) is fine; a racing create retries its mkdir. */
+	if (strncmp(path, HUSK_CGROUP_DEFAULT_PARENT "/", strlen(HUSK_CGROUP_DEFAULT_PARENT) + 1) == 0) {
+		char *slash = strrchr(full, '/');
+		*slash = '\0';
+		rmdir(full);
+	}
+	return 0;
 }
 
 int husk_cg_signal_procs(int dirfd, int sig, husk_error_t *err)
@@ -639,8 +689,23 @@ void husk_cg_undo_free(husk_cg_undo_t *u)
 	u->len = 0;
 }
 
+static int cg_mkdir_once(const char *mnt, const char *path, husk_cg_undo_t *undo,
+			 husk_cg_created_fn created, husk_error_t *err);
+
 int husk_cg_mkdir(const char *mnt, const char *path, husk_cg_undo_t *undo,
 		  husk_cg_created_fn created, husk_error_t *err)
+{
+	/* A delete may remove an empty default parent between our mkdirs (ENOENT): retry. */
+	for (int attempt = 0;; attempt++) {
+		int r = cg_mkdir_once(mnt, path, undo, created, err);
+		if (r == 0 || err == NULL || err->errnum != ENOENT || attempt >= 3)
+			return r;
+		husk_error_clear(err);
+	}
+}
+
+static int cg_mkdir_once(const char *mnt, const char *path, husk_cg_undo_t *undo,
+			 husk_cg_created_fn created, husk_error_t *err)
 {
 	cleanup_free char *full = NULL;
 	size_t base;
@@ -656,7 +721,8 @@ int husk_cg_mkdir(const char *mnt, const char *path, husk_cg_undo_t *undo,
 		if (mkdir(full, 0755) == 0) {
 			husk_cg_undo_add(undo, full);
 			if (created) {
-				cleanup_close int fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				cleanup_close int fd =
+				    open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 				cleanup_close int pfd = -1;
 				char *slash = strrchr(full, '/');
 				*slash = '\0';

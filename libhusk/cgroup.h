@@ -9,6 +9,9 @@
 #include "error.h"
 #include "spec.h"
 
+/* Where containers without linux.cgroupsPath go: HUSK_CGROUP_DEFAULT_PARENT/<id>. */
+#define HUSK_CGROUP_DEFAULT_PARENT "/husk"
+
 typedef enum {
 	HUSK_CGROUP_MODE_UNIFIED, /* pure v2 at /sys/fs/cgroup */
 	HUSK_CGROUP_MODE_HYBRID,  /* v1 controllers + cgroup2 at /sys/fs/cgroup/unified */

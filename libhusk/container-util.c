@@ -13,6 +13,7 @@
 
 #include "id.h"
 #include "json-gen.h"
+#include "process.h"
 #include "sync.h"
 #include "utils.h"
 
@@ -107,39 +108,21 @@ int husk_exec_fifo_make(int dirfd, husk_error_t *err)
 	return fd;
 }
 
-static const char *env_path(const husk_process_t *p)
-{
-	for (size_t i = 0; i < p->env_len; i++)
-		if (strncmp(p->env[i], "PATH=", 5) == 0)
-			return p->env[i] + 5;
-	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-}
-
-static bool is_executable_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
 int husk_exec_lookup_check(const husk_process_t *p, husk_error_t *err)
 {
-	const char *name = p->args[0];
 	cleanup_free char *path = NULL;
+	struct stat st;
 
-	if (strchr(name, '/')) {
-		if (!is_executable_file(name))
-			return husk_error_errno(err, "exec \"%s\"", name);
-		return 0;
-	}
-	path = xstrdup(env_path(p));
-	for (char *save = NULL, *dir = strtok_r(path, ":", &save); dir;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char full[4096];
-		snprintf(full, sizeof full, "%s/%s", *dir ? dir : ".", name);
-		if (is_executable_file(full))
-			return 0;
-	}
-	return husk_error_set(err, 0, "exec \"%s\": executable file not found in $PATH", name);
+	if (husk_process_find_executable(p->args[0], p->env, &path, err) < 0)
+		return -1;
+	/* A name with '/' comes back unchecked: it must be an executable file too. */
+	if (stat(path, &st) < 0)
+		return husk_error_errno(err, "exec \"%s\"", p->args[0]);
+	if (!S_ISREG(st.st_mode))
+		return husk_error_set(err, EACCES, "exec \"%s\"", p->args[0]);
+	if (access(path, X_OK) < 0)
+		return husk_error_errno(err, "exec \"%s\"", p->args[0]);
+	return 0;
 }
 
 void husk_close_fds_from(int from)

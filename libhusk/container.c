@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "activation.h"
 #include "cgroup.h"
 #include "clone.h"
 #include "container-internal.h"
@@ -43,6 +44,7 @@ typedef struct {
 	pid_t child;
 	int sync_fd;
 	int pty_master;
+	int kept_fds; /* fds from 3 the process keeps: LISTEN_FDS + --preserve-fds */
 } create_ctx_t;
 
 static void create_ctx_undo(create_ctx_t *c)
@@ -79,6 +81,7 @@ typedef struct {
 	int sync_fd;
 	int fifo_fd;
 	int new_flags; /* namespaces still to unshare after clone */
+	int kept_fds;
 } child_ctx_t;
 
 static int child_enter_namespaces(child_ctx_t *c, husk_error_t *err)
@@ -175,6 +178,35 @@ static int child_wait_for_start(child_ctx_t *c, husk_error_t *err)
 	return 0;
 }
 
+static int child_load_seccomp(child_ctx_t *c, husk_error_t *err)
+{
+	const husk_spec_t *spec = c->spec;
+	int notify_fd = -1;
+
+	if (spec->linux_ == NULL || spec->linux_->seccomp == NULL)
+		return 0;
+	if (husk_seccomp_load(spec->linux_->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (notify_fd >= 0 &&
+	    husk_seccomp_send_listener(spec, c->o->id, c->bundle, c->host_pid, notify_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int child_process_early(child_ctx_t *c, husk_error_t *err)
+{
+	/* config.md: execCPUAffinity does not apply to the container's init process. */
+	husk_process_t init = *c->spec->process;
+
+	init.exec_cpu_affinity = NULL;
+	if (husk_process_setup_early(&init, err) < 0)
+		return -1;
+	if (c->spec->linux_ &&
+	    husk_process_set_personality(c->spec->linux_->personality, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int child_setup(child_ctx_t *c, husk_error_t *err)
 {
 	const husk_spec_t *spec = c->spec;
@@ -198,21 +230,19 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 	proc_fd = husk_proc_fd_verified(err);
 	if (proc_fd < 0 || husk_ns_apply_sysctl(spec, proc_fd, err) < 0)
 		return -1;
-	if (husk_process_setup_early(spec->process, err) < 0)
+	if (child_process_early(c, err) < 0 || child_cwd(spec->process, err) < 0)
 		return -1;
-	if (child_cwd(spec->process, err) < 0)
+	/* Without no_new_privs only CAP_SYS_ADMIN allows a filter: load it while we have it. */
+	if (!spec->process->no_new_privileges && child_load_seccomp(c, err) < 0)
 		return -1;
 	if (husk_process_set_identity(spec->process, err) < 0)
 		return -1;
-	if (husk_exec_lookup_check(spec->process, err) < 0)
-		return -1;
-	return 0;
+	return husk_exec_lookup_check(spec->process, err);
 }
 
 static int child_after_start(child_ctx_t *c, husk_error_t *err)
 {
 	const husk_spec_t *spec = c->spec;
-	int notify_fd = -1;
 
 	if (child_wait_for_start(c, err) < 0)
 		return -1;
@@ -222,17 +252,11 @@ static int child_after_start(child_ctx_t *c, husk_error_t *err)
 		if (husk_hooks_run(&spec->hooks->start_container, "startContainer", state, err) < 0)
 			return -1;
 	}
-	if (spec->process->no_new_privileges && husk_process_no_new_privs(err) < 0)
-		return -1;
-	if (spec->linux_ && spec->linux_->seccomp) {
-		if (husk_seccomp_load(spec->linux_->seccomp, &notify_fd, err) < 0)
-			return -1;
-		if (notify_fd >= 0 &&
-		    husk_seccomp_send_listener(spec, c->o->id, c->bundle, c->host_pid, notify_fd,
-					       err) < 0)
+	if (spec->process->no_new_privileges) {
+		if (husk_process_no_new_privs(err) < 0 || child_load_seccomp(c, err) < 0)
 			return -1;
 	}
-	husk_close_fds_from(3 + c->o->preserve_fds);
+	husk_close_fds_from(3 + c->kept_fds);
 	return husk_process_exec(spec->process, err);
 }
 
@@ -406,7 +430,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	}
 	if (pid == 0) {
 		child_ctx_t cc = {.spec = spec, .o = o, .rootfs = rootfs, .bundle = bundle,
-				  .sync_fd = fds[1], .fifo_fd = fifo_fd, .new_flags = new_flags};
+				  .sync_fd = fds[1], .fifo_fd = fifo_fd, .new_flags = new_flags,
+				  .kept_fds = c->kept_fds};
 		close(fds[0]);
 		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
 		husk_closep(&c->dirfd);
@@ -466,8 +491,7 @@ static int load_bundle_config(const char *bundle_arg, char **bundle, char **text
 	if (bfd < 0)
 		return husk_error_errno(err, "bundle \"%s\"", b);
 	if (husk_read_file_at(bfd, "config.json", text, len, err) < 0)
-		return husk_error_set(err, err->errnum, "bundle \"%s\": config.json: %s", b,
-				      strerror(err->errnum));
+		return husk_error_set(err, err->errnum, "bundle \"%s\": config.json", b);
 	if (husk_spec_parse(*text, *len, "config.json", spec, err) < 0)
 		return -1;
 	*bundle = xstrdup(real);
@@ -500,6 +524,10 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 		return -1;
 	if (load_bundle_config(o->bundle, &bundle, &text, &len, &spec, err) < 0)
 		return -1;
+	if (spec->process) {
+		c->kept_fds = husk_activation_listen_fds(spec->process) + o->preserve_fds;
+		husk_activation_notify_socket(spec);
+	}
 	if (resolve_rootfs(spec, bundle, &rootfs, err) < 0 || validate_config(spec, o, err) < 0)
 		return -1;
 	if ((c->rootfd = husk_root_open(o->root, true, err)) < 0)

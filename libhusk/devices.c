@@ -25,9 +25,9 @@ typedef struct {
 
 /* config-linux.md "Default Devices" (console and ptmx are handled apart). */
 static const device_t default_devices[] = {
-	{"/dev/null", S_IFCHR, 1, 3, 0666},    {"/dev/zero", S_IFCHR, 1, 5, 0666},
-	{"/dev/full", S_IFCHR, 1, 7, 0666},    {"/dev/random", S_IFCHR, 1, 8, 0666},
-	{"/dev/urandom", S_IFCHR, 1, 9, 0666}, {"/dev/tty", S_IFCHR, 5, 0, 0666},
+    {"/dev/null", S_IFCHR, 1, 3, 0666},	   {"/dev/zero", S_IFCHR, 1, 5, 0666},
+    {"/dev/full", S_IFCHR, 1, 7, 0666},	   {"/dev/random", S_IFCHR, 1, 8, 0666},
+    {"/dev/urandom", S_IFCHR, 1, 9, 0666}, {"/dev/tty", S_IFCHR, 5, 0, 0666},
 };
 
 static const char *type_letter(mode_t type)
@@ -139,8 +139,7 @@ static int spec_device(const husk_device_t *in, device_t *out, husk_error_t *err
 	return 0;
 }
 
-static int create_dev_symlink(int devfd, const char *target, const char *name,
-			      husk_error_t *err)
+static int create_dev_symlink(int devfd, const char *target, const char *name, husk_error_t *err)
 {
 	if (symlinkat(target, devfd, name) < 0 && errno != EEXIST)
 		return husk_error_errno(err, "symlink \"/dev/%s\" -> \"%s\"", name, target);
@@ -158,10 +157,10 @@ static int create_ptmx_symlink(int devfd, husk_error_t *err)
 static int create_dev_symlinks(const husk_rootfs_ctx_t *ctx, husk_error_t *err)
 {
 	static const char *const links[][2] = {
-		{"/proc/self/fd", "fd"},
-		{"/proc/self/fd/0", "stdin"},
-		{"/proc/self/fd/1", "stdout"},
-		{"/proc/self/fd/2", "stderr"},
+	    {"/proc/self/fd", "fd"},
+	    {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"},
+	    {"/proc/self/fd/2", "stderr"},
 	};
 	cleanup_close int devfd = husk_safe_mkdir_p(ctx->rootfd, "/dev", 0755, err);
 

@@ -48,10 +48,24 @@ static int differing_namespaces(pid_t pid)
 	return flags;
 }
 
+/* The container's notify listener serves its init; an exec'd process gets the filter
+ * without a second listener, as runc does. */
+static int exec_load_seccomp(exec_ctx_t *c, husk_error_t *err)
+{
+	int notify_fd = -1;
+
+	if (c->spec->linux_ == NULL || c->spec->linux_->seccomp == NULL)
+		return 0;
+	if (husk_seccomp_load(c->spec->linux_->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (notify_fd >= 0)
+		close(notify_fd);
+	return 0;
+}
+
 static int exec_final(exec_ctx_t *c, husk_error_t *err)
 {
 	const husk_process_t *p = c->spec->process;
-	int notify_fd = -1;
 
 	if (p->terminal) {
 		int master = -1, slave = -1;
@@ -66,18 +80,21 @@ static int exec_final(exec_ctx_t *c, husk_error_t *err)
 	}
 	if (husk_process_setup_early(p, err) < 0)
 		return -1;
+	if (c->spec->linux_ &&
+	    husk_process_set_personality(c->spec->linux_->personality, err) < 0)
+		return -1;
 	if (chdir(p->cwd) < 0)
 		return husk_error_errno(err, "exec: chdir \"%s\"", p->cwd);
-	if (husk_process_set_identity(p, err) < 0 || husk_exec_lookup_check(p, err) < 0)
+	if (husk_exec_lookup_check(p, err) < 0)
 		return -1;
-	if (p->no_new_privileges && husk_process_no_new_privs(err) < 0)
+	/* Same order as create: without no_new_privs the filter needs CAP_SYS_ADMIN. */
+	if (!p->no_new_privileges && exec_load_seccomp(c, err) < 0)
 		return -1;
-	if (c->spec->linux_ && c->spec->linux_->seccomp) {
-		if (husk_seccomp_load(c->spec->linux_->seccomp, &notify_fd, err) < 0)
-			return -1;
-		if (notify_fd >= 0)
-			close(notify_fd);
-	}
+	if (husk_process_set_identity(p, err) < 0)
+		return -1;
+	if (p->no_new_privileges &&
+	    (husk_process_no_new_privs(err) < 0 || exec_load_seccomp(c, err) < 0))
+		return -1;
 	husk_close_fds_from(3 + c->o->preserve_fds);
 	/* sync_fd is close-on-exec: the parent reads EOF once execve has succeeded. */
 	return husk_process_exec(p, err);
@@ -199,6 +216,15 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 	}
 	close(fds[1]);
 	c.sync_fd = fds[0];
+	/* config.md: execCPUAffinity.initial holds until the process reaches the cgroup. */
+	if (spec->process->exec_cpu_affinity &&
+	    husk_cpu_affinity_apply(joiner, spec->process->exec_cpu_affinity->initial,
+				    "process.execCPUAffinity.initial", err) < 0) {
+		kill(joiner, SIGKILL);
+		waitpid(joiner, NULL, 0);
+		close(c.sync_fd);
+		return -1;
+	}
 	if (st.cgroup_path && husk_cgroup_mode(&cg.mode, err) == 0) {
 		cg.path = st.cgroup_path;
 		cg.systemd = st.cgroup_systemd;

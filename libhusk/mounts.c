@@ -24,7 +24,7 @@
 
 /* Flags that only a remount can change on a bind mount (MS_BIND ignores them). */
 #define BIND_REMOUNT_FLAGS                                                                         \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |  \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
 	 MS_STRICTATIME | MS_NOSYMFOLLOW)
 #define PROPAGATION_FLAGS (MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE)
 #define ATIME_FLAGS (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
@@ -151,8 +151,9 @@ static int idmap_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 		goto out;
 	}
 	if (write_id_map(ctx->procfd, pid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) <
-		    0 ||
-	    write_id_map(ctx->procfd, pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) < 0)
+		0 ||
+	    write_id_map(ctx->procfd, pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) <
+		0)
 		goto out;
 	snprintf(path, sizeof path, "%d/ns/user", pid);
 	fd = openat(ctx->procfd, path, O_RDONLY | O_CLOEXEC);
@@ -178,8 +179,8 @@ static int mount_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 		return idmap_userns_fd(ctx, m, err);
 	}
 	if (!ctx->userns)
-		return husk_error_set(err, EINVAL,
-				      "idmap without uidMappings/gidMappings needs a user namespace");
+		return husk_error_set(
+		    err, EINVAL, "idmap without uidMappings/gidMappings needs a user namespace");
 	fd = openat(ctx->procfd, "self/ns/user", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return husk_error_errno(err, "open \"/proc/self/ns/user\"");
@@ -216,8 +217,8 @@ static int idmapped_bind(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 
 typedef struct {
 	char *mountpoint; /* host path, e.g. /sys/fs/cgroup/cpu */
-	char *fstype;     /* cgroup or cgroup2 */
-	char *options;    /* superblock options without rw/ro, e.g. "cpu,cpuacct" */
+	char *fstype;	  /* cgroup or cgroup2 */
+	char *options;	  /* superblock options without rw/ro, e.g. "cpu,cpuacct" */
 } cgroup_mount_t;
 
 static void cgroup_mounts_free(cgroup_mount_t *v, size_t n)
@@ -369,9 +370,8 @@ static int mount_cgroup_v1(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 		if (asprintf(&sub, "%s/%s", m->destination, name) < 0)
 			abort();
 		subfd = husk_safe_mkdir_p(ctx->rootfd, sub, 0755, err);
-		if (subfd < 0 || mount_one_hierarchy(ctx, m, o, hier[i].fstype,
-						     hier[i].mountpoint, hier[i].options, subfd,
-						     err) < 0)
+		if (subfd < 0 || mount_one_hierarchy(ctx, m, o, hier[i].fstype, hier[i].mountpoint,
+						     hier[i].options, subfd, err) < 0)
 			goto out;
 		/* Bound host dirs ignore ro at bind time: remount. */
 		if ((o->flags & BIND_REMOUNT_FLAGS) && reopen_and_remount(ctx, sub, o, err) < 0)
@@ -400,8 +400,8 @@ static int mount_cgroup(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
 		const char *opts = o->data ? o->data : "";
-		if (mount_one_hierarchy(ctx, m, o, "cgroup2", "/sys/fs/cgroup", opts, dstfd,
-					err) < 0)
+		if (mount_one_hierarchy(ctx, m, o, "cgroup2", "/sys/fs/cgroup", opts, dstfd, err) <
+		    0)
 			return -1;
 		if (!ctx->cgroupns && (o->flags & BIND_REMOUNT_FLAGS))
 			return reopen_and_remount(ctx, m->destination, o, err);
@@ -421,19 +421,20 @@ static bool is_type(const husk_mount_t *m, const char *type)
 static int refuse_symlink_destination(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 				      husk_error_t *err)
 {
-	cleanup_close int fd = husk_safe_open(ctx->rootfd, m->destination, O_PATH | O_NOFOLLOW,
-					      NULL);
+	cleanup_close int fd =
+	    husk_safe_open(ctx->rootfd, m->destination, O_PATH | O_NOFOLLOW, NULL);
 	struct stat st;
 
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode))
-		return husk_error_set(err, ELOOP, "mount \"%s\" on \"%s\": destination is a symlink",
-				      m->type, m->destination);
+		return husk_error_set(err, ELOOP,
+				      "mount \"%s\" on \"%s\": destination is a symlink", m->type,
+				      m->destination);
 	return 0;
 }
 
 /* sysfs needs a network namespace of our own user namespace; without, bind the host's. */
-static int mount_sysfs_fallback(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
-				int dstfd, husk_error_t *err)
+static int mount_sysfs_fallback(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, int dstfd,
+				husk_error_t *err)
 {
 	cleanup_close int srcfd = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (srcfd < 0 || husk_mount_fds(ctx, NULL, srcfd, dstfd, NULL, MS_BIND | MS_REC, NULL) < 0)

@@ -41,10 +41,10 @@ static int propagation_flag(const char *name, unsigned long *out, husk_error_t *
 		const char *name;
 		unsigned long flag;
 	} table[] = {
-		{"private", MS_PRIVATE},     {"rprivate", MS_PRIVATE | MS_REC},
-		{"shared", MS_SHARED},       {"rshared", MS_SHARED | MS_REC},
-		{"slave", MS_SLAVE},         {"rslave", MS_SLAVE | MS_REC},
-		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+	    {"private", MS_PRIVATE},	   {"rprivate", MS_PRIVATE | MS_REC},
+	    {"shared", MS_SHARED},	   {"rshared", MS_SHARED | MS_REC},
+	    {"slave", MS_SLAVE},	   {"rslave", MS_SLAVE | MS_REC},
+	    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (strcmp(name, table[i].name) == 0) {
@@ -77,7 +77,8 @@ static int make_root_private(const husk_spec_t *spec, husk_error_t *err)
 	if (prop && (strcmp(prop, "slave") == 0 || strcmp(prop, "rslave") == 0))
 		flag = MS_SLAVE;
 	if (mount(NULL, "/", NULL, MS_REC | flag, NULL) < 0)
-		return husk_error_errno(err, "make \"/\" %s", flag == MS_SLAVE ? "rslave" : "rprivate");
+		return husk_error_errno(err, "make \"/\" %s",
+					flag == MS_SLAVE ? "rslave" : "rprivate");
 	return 0;
 }
 
@@ -154,8 +155,7 @@ static int pivot_and_detach(const char *rootfs, husk_error_t *err)
 	return 0;
 }
 
-int husk_rootfs_pivot(const husk_spec_t *spec, const char *rootfs, bool no_pivot,
-		      husk_error_t *err)
+int husk_rootfs_pivot(const husk_spec_t *spec, const char *rootfs, bool no_pivot, husk_error_t *err)
 {
 	cleanup_close int rootfd = -1;
 	int r;

@@ -42,7 +42,7 @@ int husk_proc_fd_verified(husk_error_t *err);
 
 /* One mount's "options" array, sorted into what each syscall needs. */
 typedef struct {
-	unsigned long flags;       /* MS_* set, for mount(2) (ro, nosuid, bind, rbind, remount ...) */
+	unsigned long flags; /* MS_* set, for mount(2) (ro, nosuid, bind, rbind, remount ...) */
 	unsigned long clear_flags; /* MS_* asked off (rw, suid, dev, exec, atime ...) */
 	/* MS_PRIVATE/MS_SHARED/MS_SLAVE/MS_UNBINDABLE, | MS_REC for the r-forms, in order */
 	unsigned long propagation[HUSK_MAX_PROPAGATION];
@@ -50,10 +50,10 @@ typedef struct {
 	/* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): rro rnosuid rnoatime ... */
 	uint64_t rec_attr_set;
 	uint64_t rec_attr_clr;
-	bool idmap;     /* idmap or ridmap */
+	bool idmap;	/* idmap or ridmap */
 	bool rec_idmap; /* ridmap */
 	bool tmpcopyup; /* recognised, not implemented: the tmpfs starts empty */
-	char *data;     /* unknown options, comma-joined, for mount(2)'s data; NULL when none */
+	char *data;	/* unknown options, comma-joined, for mount(2)'s data; NULL when none */
 } husk_mount_options_t;
 
 /* Never fails: unknown options become data. Free with husk_mount_options_free. */

@@ -242,8 +242,8 @@ out:
 static int open_in_root_kernel(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
 
@@ -319,39 +319,62 @@ static void split_path(const char *path, char **parent, char **name)
 	*parent = xstrdup(*copy ? copy : "/");
 }
 
-int husk_safe_mkdir_p(int rootfd, const char *path, mode_t mode, husk_error_t *err)
+/* Where a symlink named `name` in `parentfd` points, as a path inside the root. */
+static char *link_target_path(int parentfd, const char *name, const char *parent_path)
+{
+	char target[PATH_MAX];
+	char *joined = NULL;
+	ssize_t n = readlinkat(parentfd, name, target, sizeof target - 1);
+
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] == '/')
+		return xstrdup(target);
+	if (asprintf(&joined, "%s/%s", parent_path, target) < 0)
+		abort();
+	return joined;
+}
+
+static int mkdir_p_in_root(int rootfd, const char *path, mode_t mode, int depth, husk_error_t *err)
 {
 	cleanup_free char *parent = NULL;
 	cleanup_free char *name = NULL;
+	cleanup_free char *target = NULL;
 	cleanup_close int parentfd = -1;
 	int fd;
 
 	fd = husk_safe_open(rootfd, path, O_PATH | O_DIRECTORY, NULL);
 	if (fd >= 0)
 		return fd;
-	if (errno != ENOENT)
+	if (errno != ENOENT || depth > SAFE_MAX_SYMLINKS)
 		return husk_error_errno(err, "mkdir \"%s\" inside the rootfs", path);
 
 	split_path(path, &parent, &name);
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		/* The missing piece is above us: "a/.." needs "a". */
-		if (strcmp(parent, "/") == 0)
-			return husk_error_set(err, ENOENT, "mkdir \"%s\" inside the rootfs", path);
-		parentfd = husk_safe_mkdir_p(rootfd, parent, mode, err);
-		if (parentfd < 0)
-			return -1;
-	} else {
-		parentfd = husk_safe_mkdir_p(rootfd, parent, mode, err);
-		if (parentfd < 0)
-			return -1;
-		/* EEXIST: a racing mkdir or a dangling symlink; the reopen below tells which. */
-		if (mkdirat(parentfd, name, mode) < 0 && errno != EEXIST)
+	if ((strcmp(name, ".") == 0 || strcmp(name, "..") == 0) && strcmp(parent, "/") == 0)
+		return husk_error_set(err, ENOENT, "mkdir \"%s\" inside the rootfs", path);
+	/* For "a/.." the missing piece is "a" itself: creating the parent is enough. */
+	parentfd = mkdir_p_in_root(rootfd, parent, mode, depth, err);
+	if (parentfd < 0)
+		return -1;
+	if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	    mkdirat(parentfd, name, mode) < 0) {
+		if (errno != EEXIST)
 			return husk_error_errno(err, "mkdir \"%s\" inside the rootfs", path);
+		/* A dangling symlink is in the way: create what it points to, inside the root. */
+		target = link_target_path(parentfd, name, parent);
+		if (target != NULL)
+			return mkdir_p_in_root(rootfd, target, mode, depth + 1, err);
 	}
 	fd = husk_safe_open(rootfd, path, O_PATH | O_DIRECTORY, err);
 	if (fd < 0)
 		return husk_error_wrap(err, "mkdir \"%s\" inside the rootfs", path);
 	return fd;
+}
+
+int husk_safe_mkdir_p(int rootfd, const char *path, mode_t mode, husk_error_t *err)
+{
+	return mkdir_p_in_root(rootfd, path, mode, 0, err);
 }
 
 int husk_safe_open_parent(int rootfd, const char *path, bool create_parents, char **name,
@@ -377,8 +400,6 @@ static int create_file_target(int rootfd, const char *path, int depth, husk_erro
 {
 	cleanup_free char *name = NULL;
 	cleanup_close int parentfd = -1;
-	char target[PATH_MAX];
-	ssize_t n;
 	int fd;
 
 	if (depth > SAFE_MAX_SYMLINKS)
@@ -396,20 +417,16 @@ static int create_file_target(int rootfd, const char *path, int depth, husk_erro
 		return fd;
 	if (errno != ENOENT)
 		return husk_error_errno(err, "open \"%s\" inside the rootfs", path);
-	n = readlinkat(parentfd, name, target, sizeof target - 1);
-	if (n <= 0)
-		return husk_error_set(err, ENOENT, "create \"%s\" inside the rootfs", path);
-	target[n] = '\0';
-	if (target[0] != '/') {
+	{
 		cleanup_free char *parent = NULL;
 		cleanup_free char *dummy = NULL;
-		cleanup_free char *joined = NULL;
+		cleanup_free char *next = NULL;
 		split_path(path, &parent, &dummy);
-		if (asprintf(&joined, "%s/%s", parent, target) < 0)
-			abort();
-		return create_file_target(rootfd, joined, depth + 1, err);
+		next = link_target_path(parentfd, name, parent);
+		if (next == NULL)
+			return husk_error_set(err, ENOENT, "create \"%s\" inside the rootfs", path);
+		return create_file_target(rootfd, next, depth + 1, err);
 	}
-	return create_file_target(rootfd, target, depth + 1, err);
 }
 
 int husk_safe_mount_target(int rootfd, const char *path, bool dir, husk_error_t *err)

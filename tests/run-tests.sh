@@ -23,14 +23,23 @@ step() {
 	echo "==> $*"
 }
 
+# A step nothing can run without: on failure, still end with the summary line.
+must() {
+	if ! "$@"; then
+		echo "failed: $*"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+
 if [ "${HUSK_SKIP_DEPS:-0}" != 1 ]; then
 	step "installing dependencies"
-	bash tests/install-deps.sh
+	must bash tests/install-deps.sh
 fi
 
 if [ "${HUSK_SKIP_AUTOGEN:-0}" != 1 ]; then
 	step "autogen.sh"
-	./autogen.sh
+	must ./autogen.sh
 fi
 
 build=${HUSK_BUILD_DIR:-$src}
@@ -38,9 +47,9 @@ mkdir -p "$build"
 build=$(cd "$build" && pwd)
 cd "$build"
 step "configure (in $build)"
-"$src/configure" -q
+must "$src/configure" -q
 step "make"
-make -j2
+must make -j2
 
 # ------------------------------------------------------------------ unit tests
 step "make check"

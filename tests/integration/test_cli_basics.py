@@ -380,3 +380,17 @@ def test_exec_process_file(husk, bundle, unique_id, tmp_path):
     assert report["args"] == process["args"]
     assert without_home(report["env"]) == ["A=b"]
     husk("delete", "--force", cid, check=True)
+
+
+@pytest.mark.lifecycle
+def test_harness_sees_leftovers(husk, bundle, unique_id, leftovers, root_dir):
+    """The leftover check itself must be able to fail: a created container is found (its
+    state dir and its process), and is gone after delete --force."""
+    cid = unique_id()
+    husk("create", "--bundle", bundle(args=sleeper()), cid, check=True)
+    pid = json.loads(husk("state", cid, check=True).stdout)["pid"]
+    found = leftovers()
+    assert f"state dir {root_dir / cid}" in found
+    assert any(item.startswith(f"process {pid} ") for item in found), found
+    husk("delete", "--force", cid, check=True)
+    assert leftovers() == []

@@ -226,20 +226,23 @@ static void jw_finish(void)
 
 /* ------------------------------------------------------------------ errno names */
 
-#define E(x) {x, #x}
+#define E(x)                                                                                       \
+	{                                                                                          \
+		x, #x                                                                              \
+	}
 static const struct {
 	int num;
 	const char *name;
 } errno_names[] = {
-	E(EPERM),     E(ENOENT),	E(ESRCH),     E(EINTR),	    E(EIO),	E(ENXIO),
-	E(E2BIG),     E(ENOEXEC),	E(EBADF),     E(ECHILD),    E(EAGAIN),	E(ENOMEM),
-	E(EACCES),    E(EFAULT),	E(EBUSY),     E(EEXIST),    E(EXDEV),	E(ENODEV),
-	E(ENOTDIR),   E(EISDIR),	E(EINVAL),    E(ENFILE),    E(EMFILE),	E(ENOTTY),
-	E(ETXTBSY),   E(EFBIG),		E(ENOSPC),    E(ESPIPE),    E(EROFS),	E(EMLINK),
-	E(EPIPE),     E(EDOM),		E(ERANGE),    E(EDEADLK),   E(ENAMETOOLONG),
-	E(ENOLCK),    E(ENOSYS),	E(ENOTEMPTY), E(ELOOP),	    E(ENODATA), E(EOVERFLOW),
-	E(EOPNOTSUPP), E(EADDRINUSE),	E(ENETUNREACH), E(ECONNREFUSED), E(ETIMEDOUT),
-	E(EDQUOT),    E(ECANCELED),	E(EOWNERDEAD),
+    E(EPERM),	   E(ENOENT),	   E(ESRCH),	    E(EINTR),	  E(EIO),	   E(ENXIO),
+    E(E2BIG),	   E(ENOEXEC),	   E(EBADF),	    E(ECHILD),	  E(EAGAIN),	   E(ENOMEM),
+    E(EACCES),	   E(EFAULT),	   E(EBUSY),	    E(EEXIST),	  E(EXDEV),	   E(ENODEV),
+    E(ENOTDIR),	   E(EISDIR),	   E(EINVAL),	    E(ENFILE),	  E(EMFILE),	   E(ENOTTY),
+    E(ETXTBSY),	   E(EFBIG),	   E(ENOSPC),	    E(ESPIPE),	  E(EROFS),	   E(EMLINK),
+    E(EPIPE),	   E(EDOM),	   E(ERANGE),	    E(EDEADLK),	  E(ENAMETOOLONG), E(ENOLCK),
+    E(ENOSYS),	   E(ENOTEMPTY),   E(ELOOP),	    E(ENODATA),	  E(EOVERFLOW),	   E(EOPNOTSUPP),
+    E(EADDRINUSE), E(ENETUNREACH), E(ECONNREFUSED), E(ETIMEDOUT), E(EDQUOT),	   E(ECANCELED),
+    E(EOWNERDEAD),
 };
 #undef E
 
@@ -483,14 +486,22 @@ static const struct {
 	int resource;
 	const char *name;
 } rlimit_names[] = {
-	{RLIMIT_AS, "RLIMIT_AS"},		  {RLIMIT_CORE, "RLIMIT_CORE"},
-	{RLIMIT_CPU, "RLIMIT_CPU"},		  {RLIMIT_DATA, "RLIMIT_DATA"},
-	{RLIMIT_FSIZE, "RLIMIT_FSIZE"},		  {RLIMIT_LOCKS, "RLIMIT_LOCKS"},
-	{RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},	  {RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"},
-	{RLIMIT_NICE, "RLIMIT_NICE"},		  {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
-	{RLIMIT_NPROC, "RLIMIT_NPROC"},		  {RLIMIT_RSS, "RLIMIT_RSS"},
-	{RLIMIT_RTPRIO, "RLIMIT_RTPRIO"},	  {RLIMIT_RTTIME, "RLIMIT_RTTIME"},
-	{RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"}, {RLIMIT_STACK, "RLIMIT_STACK"},
+    {RLIMIT_AS, "RLIMIT_AS"},
+    {RLIMIT_CORE, "RLIMIT_CORE"},
+    {RLIMIT_CPU, "RLIMIT_CPU"},
+    {RLIMIT_DATA, "RLIMIT_DATA"},
+    {RLIMIT_FSIZE, "RLIMIT_FSIZE"},
+    {RLIMIT_LOCKS, "RLIMIT_LOCKS"},
+    {RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},
+    {RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"},
+    {RLIMIT_NICE, "RLIMIT_NICE"},
+    {RLIMIT_NOFILE, "RLIMIT_NOFILE"},
+    {RLIMIT_NPROC, "RLIMIT_NPROC"},
+    {RLIMIT_RSS, "RLIMIT_RSS"},
+    {RLIMIT_RTPRIO, "RLIMIT_RTPRIO"},
+    {RLIMIT_RTTIME, "RLIMIT_RTTIME"},
+    {RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"},
+    {RLIMIT_STACK, "RLIMIT_STACK"},
 };
 
 static long long rlim_value(rlim_t v)
@@ -608,9 +619,9 @@ static void report_mounts(void)
 
 static void report_namespaces(void)
 {
-	static const char *const names[] = {"cgroup", "ipc",  "mnt",	 "net",
-					    "pid",    "pid_for_children", "time",
-					    "time_for_children", "user", "uts"};
+	static const char *const names[] = {
+	    "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children",
+	    "user",   "uts"};
 	char path[64];
 	size_t i;
 
@@ -738,13 +749,13 @@ static const struct {
 	int num;
 	const char *name;
 } signal_names[] = {
-	{SIGHUP, "HUP"},   {SIGINT, "INT"},	{SIGQUIT, "QUIT"}, {SIGILL, "ILL"},
-	{SIGTRAP, "TRAP"}, {SIGABRT, "ABRT"},	{SIGBUS, "BUS"},   {SIGFPE, "FPE"},
-	{SIGKILL, "KILL"}, {SIGUSR1, "USR1"},	{SIGSEGV, "SEGV"}, {SIGUSR2, "USR2"},
-	{SIGPIPE, "PIPE"}, {SIGALRM, "ALRM"},	{SIGTERM, "TERM"}, {SIGCHLD, "CHLD"},
-	{SIGCONT, "CONT"}, {SIGSTOP, "STOP"},	{SIGTSTP, "TSTP"}, {SIGTTIN, "TTIN"},
-	{SIGTTOU, "TTOU"}, {SIGURG, "URG"},	{SIGXCPU, "XCPU"}, {SIGXFSZ, "XFSZ"},
-	{SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGSYS, "SYS"},
+    {SIGHUP, "HUP"},	   {SIGINT, "INT"},   {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
+    {SIGTRAP, "TRAP"},	   {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},	   {SIGFPE, "FPE"},
+    {SIGKILL, "KILL"},	   {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
+    {SIGPIPE, "PIPE"},	   {SIGALRM, "ALRM"}, {SIGTERM, "TERM"},   {SIGCHLD, "CHLD"},
+    {SIGCONT, "CONT"},	   {SIGSTOP, "STOP"}, {SIGTSTP, "TSTP"},   {SIGTTIN, "TTIN"},
+    {SIGTTOU, "TTOU"},	   {SIGURG, "URG"},   {SIGXCPU, "XCPU"},   {SIGXFSZ, "XFSZ"},
+    {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGSYS, "SYS"},
 };
 
 static int parse_signal(const char *s)
@@ -1124,8 +1135,8 @@ static int mode_alloc(const char *arg)
 
 	if (mb < 0)
 		die_usage("alloc: negative size");
-	mem = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
+	mem =
+	    mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	jw_open('{');
 	kv_int("requested_mb", mb);
 	if (mem == MAP_FAILED) {
@@ -1229,19 +1240,19 @@ static const struct {
 	const char *usage;
 	int (*run)(char **argv);
 } modes[] = {
-	{"report", 0, "report", run_report},
-	{"exit", 1, "exit N", run_exit},
-	{"sleep", 1, "sleep SECONDS", run_sleep},
-	{"signal-self", 1, "signal-self SIGNAL", run_signal_self},
-	{"stat", 1, "stat PATH", run_stat},
-	{"ls", 1, "ls PATH", run_ls},
-	{"read", 1, "read PATH", run_read},
-	{"write", 2, "write PATH TEXT", run_write},
-	{"mkdir", 1, "mkdir PATH", run_mkdir},
-	{"syscall", 1, "syscall NAME [PATH]", run_syscall},
-	{"fork", 1, "fork N", run_fork},
-	{"alloc", 1, "alloc MB", run_alloc},
-	{"wait-signal", 0, "wait-signal", run_wait_signal},
+    {"report", 0, "report", run_report},
+    {"exit", 1, "exit N", run_exit},
+    {"sleep", 1, "sleep SECONDS", run_sleep},
+    {"signal-self", 1, "signal-self SIGNAL", run_signal_self},
+    {"stat", 1, "stat PATH", run_stat},
+    {"ls", 1, "ls PATH", run_ls},
+    {"read", 1, "read PATH", run_read},
+    {"write", 2, "write PATH TEXT", run_write},
+    {"mkdir", 1, "mkdir PATH", run_mkdir},
+    {"syscall", 1, "syscall NAME [PATH]", run_syscall},
+    {"fork", 1, "fork N", run_fork},
+    {"alloc", 1, "alloc MB", run_alloc},
+    {"wait-signal", 0, "wait-signal", run_wait_signal},
 };
 
 int main(int argc, char **argv)

@@ -154,7 +154,8 @@ static void expect_swap_error(int64_t swap, bool has_limit, int64_t limit, const
 	int64_t out;
 	bool set;
 
-	assert_int_equal(husk_cgroup_swap_to_v2(true, swap, has_limit, limit, &out, &set, &err), -1);
+	assert_int_equal(husk_cgroup_swap_to_v2(true, swap, has_limit, limit, &out, &set, &err),
+			 -1);
 	assert_non_null(strstr(husk_error_msg(&err), part));
 	husk_error_clear(&err);
 }
@@ -175,8 +176,8 @@ static void test_swap_conversion(void **state)
 static void test_cpu_list(void **state)
 {
 	static const char *const good[] = {"0", "0-3,7", "0-7:2/4", "1,3,5", "0-1\n", "", NULL};
-	static const char *const bad[] = {"3-1", "0-", "a", "0,,1", "1 2", ",1", "1,", "-1",
-					  "0-7:3/2", "0-7:2", NULL};
+	static const char *const bad[] = {"3-1", "0-", "a",	  "0,,1",  "1 2", ",1",
+					  "1,",	 "-1", "0-7:3/2", "0-7:2", NULL};
 	husk_error_t err = {0};
 
 	for (size_t i = 0; good[i]; i++)
@@ -193,8 +194,8 @@ static void test_cpu_list(void **state)
 
 static void test_unified_keys(void **state)
 {
-	static const char *const bad[] = {"..", "memory/../x", "a/b.max", "foo", ".max", "memory.",
-					  "", NULL};
+	static const char *const bad[] = {"..",	  "memory/../x", "a/b.max", "foo",
+					  ".max", "memory.",	 "",	    NULL};
 	husk_error_t err = {0};
 
 	assert_int_equal(husk_cgroup_check_unified_key("memory.max", &err), 0);
@@ -237,7 +238,7 @@ typedef struct {
 	size_t nchildren;
 } fixture_t;
 
-static const char *const v1_dirs[] = {"cpu", "cpuacct", "cpuset", "memory", "pids", "blkio",
+static const char *const v1_dirs[] = {"cpu",	 "cpuacct", "cpuset",  "memory",  "pids", "blkio",
 				      "devices", "freezer", "systemd", "unified", NULL};
 
 static bool mode_is(bool want_unified)
@@ -621,7 +622,7 @@ static void test_v1_create_rollback(void **state)
 	assert_int_equal(husk_cgroup_create(&f->cg, &res, &err), -1);
 	/* the kernel says ERANGE or EINVAL depending on its version */
 	assert_string_equal(husk_error_msg(&err) + strlen(husk_error_msg(&err)) -
-				    strlen(strerror(err.errnum)),
+				strlen(strerror(err.errnum)),
 			    strerror(err.errnum));
 	assert_int_equal(strncmp(husk_error_msg(&err),
 				 "linux.resources.cpu.cpus: write \"1023\" to cpuset.cpus: ", 55),
@@ -693,6 +694,78 @@ static void test_v1_memory_busy(void **state)
 	close(ready[1]);
 }
 
+/* On a hybrid host the v2 code also drives the cgroup2 mount: freezer, kill, core files. */
+static void test_hybrid_v2_core(void **state)
+{
+	fixture_t *f = *state;
+	husk_kv_t unified[] = {{"cgroup.max.depth", "3"}};
+	husk_resources_t res = {.unified = unified, .unified_len = 1};
+	husk_cg_undo_t undo = {0};
+	husk_error_t err = {0};
+	char procs[256];
+	int fd, status;
+	uint64_t frozen = 9;
+	pid_t child;
+
+	require_host(false);
+	if (f->cg.mode != HUSK_CGROUP_MODE_HYBRID) {
+		print_message("skipped: no cgroup2 mount next to v1\n");
+		skip();
+	}
+	if (husk_cgroup_create(&f->cg, &res, &err) < 0)
+		fail_msg("create: %s", husk_error_msg(&err));
+	fd = husk_cg_open(HUSK_CGROUP_HYBRID_UNIFIED_MNT, f->cg.path, false, &err);
+	assert_true(fd >= 0);
+	{
+		char *depth = NULL;
+		assert_int_equal(husk_cg_read(fd, "cgroup.max.depth", &depth, &err), 0);
+		assert_string_equal(depth, "3");
+		free(depth);
+	}
+	/* pids is a v1 controller here: a unified key for it must be refused */
+	unified[0] = (husk_kv_t){"pids.max", "5"};
+	assert_int_equal(husk_cgroup_update(&f->cg, &res, &err), -1);
+	assert_string_equal(husk_error_msg(&err), "linux.resources.unified: key \"pids.max\": "
+						  "controller \"pids\" is not available: "
+						  "Operation not supported");
+	husk_error_clear(&err);
+
+	child = spawn_sleeper(f);
+	assert_int_equal(husk_cgroup_enter(&f->cg, child, &err), 0);
+	if (husk_cgroup_v2_freeze(fd, true, &err) < 0)
+		fail_msg("v2 freeze: %s", husk_error_msg(&err));
+	assert_int_equal(husk_cg_read_keyed(fd, "cgroup.events", "frozen", &frozen, &err), 0);
+	assert_int_equal(frozen, 1);
+	assert_int_equal(husk_cgroup_v2_freeze(fd, false, &err), 0);
+	assert_int_equal(husk_cg_read_keyed(fd, "cgroup.events", "frozen", &frozen, &err), 0);
+	assert_int_equal(frozen, 0);
+	/* a non-KILL signal goes through freeze, signal each pid, thaw */
+	assert_int_equal(husk_cgroup_v2_kill_all(fd, SIGTERM, &err), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	f->nchildren = 0;
+	/* SIGKILL goes through cgroup.kill */
+	child = spawn_sleeper(f);
+	assert_int_equal(husk_cgroup_enter(&f->cg, child, &err), 0);
+	assert_int_equal(husk_cgroup_v2_kill_all(fd, SIGKILL, &err), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	f->nchildren = 0;
+	close(fd);
+
+	/* v2_make + rollback on the cgroup2 mount, with no controller wanted */
+	snprintf(procs, sizeof procs, "%s/x/y", f->parent);
+	assert_int_equal(
+	    husk_cgroup_v2_make(HUSK_CGROUP_HYBRID_UNIFIED_MNT, procs, "", &undo, &err), 0);
+	assert_int_equal(undo.len, 2);
+	assert_true(dir_exists("/sys/fs/cgroup/unified%s", procs));
+	husk_cg_undo_rollback(&undo);
+	husk_cg_undo_free(&undo);
+	assert_false(dir_exists("/sys/fs/cgroup/unified%s/x", f->parent));
+	assert_int_equal(husk_cgroup_destroy(&f->cg, &err), 0);
+	check_v1_destroyed(f);
+}
+
 static void test_v2_lifecycle(void **state)
 {
 	fixture_t *f = *state;
@@ -732,7 +805,8 @@ static void test_v2_lifecycle(void **state)
 	expect_ctl(f, NULL, "pids.max", "7");
 	unified[0] = (husk_kv_t){"memory.foo", "1"};
 	assert_int_equal(husk_cgroup_update(&f->cg, &res, &err), -1);
-	assert_non_null(strstr(husk_error_msg(&err), "linux.resources.unified: key \"memory.foo\""));
+	assert_non_null(
+	    strstr(husk_error_msg(&err), "linux.resources.unified: key \"memory.foo\""));
 	husk_error_clear(&err);
 	unified[0] = (husk_kv_t){"../pids.max", "1"};
 	assert_int_equal(husk_cgroup_update(&f->cg, &res, &err), -1);
@@ -765,20 +839,21 @@ static void test_v2_create_rollback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_cgroupfs),
-		cmocka_unit_test(test_path_systemd),
-		cmocka_unit_test(test_expand_slice),
-		cmocka_unit_test(test_shares_to_weight),
-		cmocka_unit_test(test_blkio_weight),
-		cmocka_unit_test(test_swap_conversion),
-		cmocka_unit_test(test_cpu_list),
-		cmocka_unit_test(test_unified_keys),
-		cmocka_unit_test(test_check_resources),
-		cmocka_unit_test_setup_teardown(test_v1_lifecycle, setup_real, teardown_real),
-		cmocka_unit_test_setup_teardown(test_v1_create_rollback, setup_real, teardown_real),
-		cmocka_unit_test_setup_teardown(test_v1_memory_busy, setup_real, teardown_real),
-		cmocka_unit_test_setup_teardown(test_v2_lifecycle, setup_real, teardown_real),
-		cmocka_unit_test_setup_teardown(test_v2_create_rollback, setup_real, teardown_real),
+	    cmocka_unit_test(test_path_cgroupfs),
+	    cmocka_unit_test(test_path_systemd),
+	    cmocka_unit_test(test_expand_slice),
+	    cmocka_unit_test(test_shares_to_weight),
+	    cmocka_unit_test(test_blkio_weight),
+	    cmocka_unit_test(test_swap_conversion),
+	    cmocka_unit_test(test_cpu_list),
+	    cmocka_unit_test(test_unified_keys),
+	    cmocka_unit_test(test_check_resources),
+	    cmocka_unit_test_setup_teardown(test_v1_lifecycle, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_v1_create_rollback, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_v1_memory_busy, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_hybrid_v2_core, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_v2_lifecycle, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_v2_create_rollback, setup_real, teardown_real),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

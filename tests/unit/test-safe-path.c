@@ -316,17 +316,16 @@ static void test_proc_verified(void **state)
 
 #define BOTH(fn)                                                                                   \
 	cmocka_unit_test_prestate_setup_teardown(fn, use_kernel, NULL, &kernel_state),             \
-		cmocka_unit_test_prestate_setup_teardown(fn, use_fallback, NULL, &fallback_state)
+	    cmocka_unit_test_prestate_setup_teardown(fn, use_fallback, NULL, &fallback_state)
 
 int main(void)
 {
 	static bool kernel_state = false, fallback_state = true;
 	const struct CMUnitTest tests[] = {
-		BOTH(test_stays_inside),   BOTH(test_errors),
-		BOTH(test_nofollow_last),  BOTH(test_root_itself),
-		BOTH(test_magic_links_refused), BOTH(test_create_inside),
-		BOTH(test_dangling_targets),
-		cmocka_unit_test(test_proc_verified),
+	    BOTH(test_stays_inside),	    BOTH(test_errors),
+	    BOTH(test_nofollow_last),	    BOTH(test_root_itself),
+	    BOTH(test_magic_links_refused), BOTH(test_create_inside),
+	    BOTH(test_dangling_targets),    cmocka_unit_test(test_proc_verified),
 	};
 	return cmocka_run_group_tests(tests, setup_root, teardown_root);
 }
