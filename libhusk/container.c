@@ -217,6 +217,9 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 		return -1;
 	if (child_enter_namespaces(c, err) < 0 || child_join_session_keyring(c->o, err) < 0)
 		return -1;
+	/* config.md: a relative mount source is relative to the bundle. */
+	if (chdir(c->bundle) < 0)
+		return husk_error_errno(err, "chdir to bundle \"%s\"", c->bundle);
 	if (husk_rootfs_prepare(spec, c->rootfs, err) < 0)
 		return -1;
 	if (child_runtime_hooks(c, err) < 0)

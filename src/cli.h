@@ -41,6 +41,8 @@ int cmd_exec(int argc, char **argv, const husk_globals_t *g);
 int cli_fail(const husk_error_t *err);
 /* A usage error: "husk CMD: msg" plus a hint; returns 1. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt returned '?': name the option it choked on (argv[optind - 1]). */
+int cli_bad_option(const char *cmd, char **argv);
 /* Exactly n positional args are required after options; else a usage error. */
 int cli_require_args(const char *cmd, int have, int want, const char *what);
 

@@ -94,7 +94,7 @@ int parse_create_opts(int argc, char **argv, const husk_globals_t *g, husk_creat
 			create_usage(cmd, stdout);
 			exit(0);
 		default:
-			return cli_usage_error(cmd, "unknown option");
+			return cli_bad_option(cmd, argv);
 		}
 	}
 	if (cli_require_args(cmd, argc - optind, 1, "container id"))

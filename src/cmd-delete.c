@@ -28,7 +28,7 @@ int cmd_delete(int argc, char **argv, const husk_globals_t *g)
 			       "the poststop hooks. --force kills a running container first.\n");
 			exit(0);
 		default:
-			return cli_usage_error("delete", "unknown option");
+			return cli_bad_option("delete", argv);
 		}
 	}
 	if (cli_require_args("delete", argc - optind, 1, "container id"))

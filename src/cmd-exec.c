@@ -107,7 +107,7 @@ int cmd_exec(int argc, char **argv, const husk_globals_t *g)
 			exec_usage();
 			exit(0);
 		default:
-			return cli_usage_error("exec", "unknown option");
+			return cli_bad_option("exec", argv);
 		}
 	}
 	if (argc - optind < 1)

@@ -17,7 +17,7 @@ int cmd_features(int argc, char **argv, const husk_globals_t *g)
 	(void)g;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c != 'h')
-			return cli_usage_error("features", "unknown option");
+			return cli_bad_option("features", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] features\n\n"
 		       "Print the features of this build as JSON (runtime-spec features.md).\n");
 		exit(0);

@@ -31,7 +31,7 @@ int cmd_kill(int argc, char **argv, const husk_globals_t *g)
 			       "process in its cgroup.\n");
 			exit(0);
 		default:
-			return cli_usage_error("kill", "unknown option");
+			return cli_bad_option("kill", argv);
 		}
 	}
 	nargs = argc - optind;

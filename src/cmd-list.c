@@ -82,7 +82,7 @@ int cmd_list(int argc, char **argv, const husk_globals_t *g)
 			       "List the containers under --root.\n");
 			exit(0);
 		default:
-			return cli_usage_error("list", "unknown option");
+			return cli_bad_option("list", argv);
 		}
 	}
 	if (cli_require_args("list", argc - optind, 0, ""))

@@ -50,7 +50,7 @@ int cmd_ps(int argc, char **argv, const husk_globals_t *g)
 			       "List the host pids of the container's processes.\n");
 			exit(0);
 		default:
-			return cli_usage_error("ps", "unknown option");
+			return cli_bad_option("ps", argv);
 		}
 	}
 	if (argc - optind < 1)

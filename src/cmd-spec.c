@@ -44,7 +44,7 @@ int cmd_spec(int argc, char **argv, const husk_globals_t *g)
 			       HUSK_OCI_VERSION);
 			exit(0);
 		default:
-			return cli_usage_error("spec", "unknown option");
+			return cli_bad_option("spec", argv);
 		}
 	}
 	if (cli_require_args("spec", argc - optind, 0, ""))

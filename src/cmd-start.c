@@ -16,7 +16,7 @@ int cmd_start(int argc, char **argv, const husk_globals_t *g)
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c != 'h')
-			return cli_usage_error("start", "unknown option");
+			return cli_bad_option("start", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] start CONTAINER-ID\n\n"
 		       "Start the user process of a created container (exactly once).\n");
 		exit(0);

@@ -17,7 +17,7 @@ int cmd_state(int argc, char **argv, const husk_globals_t *g)
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c != 'h')
-			return cli_usage_error("state", "unknown option");
+			return cli_bad_option("state", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] state CONTAINER-ID\n\n"
 		       "Print the state of a container as JSON (runtime-spec \"State\").\n");
 		exit(0);

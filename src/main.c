@@ -82,6 +82,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return 1;
 }
 
+int cli_bad_option(const char *cmd, char **argv)
+{
+	return cli_usage_error(cmd, "unknown option or missing argument: %s", argv[optind - 1]);
+}
+
 int cli_require_args(const char *cmd, int have, int want, const char *what)
 {
 	if (have < want)
@@ -150,7 +155,11 @@ static int parse_globals(int argc, char **argv, husk_globals_t *g)
 int main(int argc, char **argv)
 {
 	husk_globals_t g = {.root = HUSK_DEFAULT_ROOT};
-	int first = parse_globals(argc, argv, &g);
+	int first;
+
+	/* Option errors are reported once, in husk's own one-line format. */
+	opterr = 0;
+	first = parse_globals(argc, argv, &g);
 
 	if (first < 0)
 		return 1;

@@ -384,6 +384,7 @@ static int run_in_container(const char *script)
 typedef struct {
 	bool fallback;
 	bool no_pivot;
+	bool no_cgroupns; /* cgroup hierarchies bound from the host instead of mounted */
 	const char *propagation;
 } full_opts_t;
 
@@ -418,7 +419,7 @@ static int full_container_child(void *arg)
 	husk_root_t root = {.path = rootfs, .readonly = true};
 	husk_linux_t lx = {
 	    .namespaces = ns,
-	    .namespaces_len = 2,
+	    .namespaces_len = fo->no_cgroupns ? 1 : 2,
 	    .devices = devs,
 	    .devices_len = 2,
 	    .masked_paths = masked,
@@ -519,6 +520,14 @@ static void test_full_container_fallback_resolver(void **state)
 	full_opts_t fo = {.fallback = true, .propagation = "rslave"};
 	(void)state;
 	run_child(full_container_child, &fo, CLONE_NEWNS | CLONE_NEWCGROUP);
+	assert_host_untouched();
+}
+
+static void test_full_container_without_cgroupns(void **state)
+{
+	full_opts_t fo = {.no_cgroupns = true};
+	(void)state;
+	run_child(full_container_child, &fo, CLONE_NEWNS);
 	assert_host_untouched();
 }
 
@@ -795,6 +804,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_full_container, setup_each),
 	    cmocka_unit_test_setup(test_full_container_fallback_resolver, setup_each),
 	    cmocka_unit_test_setup(test_full_container_no_pivot, setup_each),
+	    cmocka_unit_test_setup(test_full_container_without_cgroupns, setup_each),
 	    cmocka_unit_test_setup(test_missing_bind_source, setup_each),
 	    cmocka_unit_test_setup(test_proc_on_symlink_refused, setup_each),
 	    cmocka_unit_test_setup(test_hostile_symlinks, setup_each),
