@@ -542,16 +542,19 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	    husk_write_file_atomic(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
 		return -1;
 	husk_state_init(&st, spec, o->id, bundle, rootfs);
+	if (husk_cgroup_resolve(spec, o->id, o->systemd_cgroup, &c->cg, err) < 0)
+		return -1;
+	/* The cgroup is on record before it exists: if we are killed from here on,
+	 * `delete` still finds everything to remove. */
+	st.cgroup_path = xstrdup(c->cg.path);
+	st.cgroup_systemd = c->cg.systemd;
 	if (husk_state_write(c->dirfd, &st, err) < 0)
 		return -1;
 	if ((fifo_fd = husk_exec_fifo_make(c->dirfd, err)) < 0)
 		return -1;
-	if (husk_cgroup_resolve(spec, o->id, o->systemd_cgroup, &c->cg, err) < 0 ||
-	    husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
+	if (husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
 		return -1;
 	c->cg_made = true;
-	st.cgroup_path = xstrdup(c->cg.path);
-	st.cgroup_systemd = c->cg.systemd;
 	if (parent_prepare_namespaces(spec, err) < 0 ||
 	    parent_spawn(c, spec, o, bundle, rootfs, fifo_fd, err) < 0 ||
 	    parent_sync_loop(c, spec, o, bundle, err) < 0)

@@ -14,49 +14,53 @@ struct default_mount {
 	const char *const *options;
 };
 
-static const char *const proc_opts[] = { NULL };
-static const char *const dev_opts[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
-static const char *const devpts_opts[] = { "nosuid",	   "noexec",   "newinstance",
-					   "ptmxmode=0666", "mode=0620", "gid=5",
-					   NULL };
+static const char *const proc_opts[] = {NULL};
+static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
+static const char *const devpts_opts[] = {"nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+					  "mode=0620", "gid=5",	 NULL};
 /* Without gid=5: group 5 is not mapped in a rootless container's user namespace. */
-static const char *const devpts_rootless_opts[] = { "nosuid",	     "noexec",	  "newinstance",
-						    "ptmxmode=0666", "mode=0620", NULL };
-static const char *const shm_opts[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k",
-					NULL };
-static const char *const mqueue_opts[] = { "nosuid", "noexec", "nodev", NULL };
-static const char *const sysfs_opts[] = { "nosuid", "noexec", "nodev", "ro", NULL };
+static const char *const devpts_rootless_opts[] = {"nosuid",	    "noexec",	 "newinstance",
+						   "ptmxmode=0666", "mode=0620", NULL};
+static const char *const shm_opts[] = {"nosuid",    "noexec",	   "nodev",
+				       "mode=1777", "size=65536k", NULL};
+static const char *const mqueue_opts[] = {"nosuid", "noexec", "nodev", NULL};
+static const char *const sysfs_opts[] = {"nosuid", "noexec", "nodev", "ro", NULL};
 /* Mounting sysfs needs a network namespace owned by the container's user namespace; the
  * rootless config keeps the host's network, so it binds the host's /sys read-only instead. */
-static const char *const sys_bind_opts[] = { "rbind", "nosuid", "noexec", "nodev", "ro", NULL };
-static const char *const cgroup_opts[] = { "nosuid", "noexec", "nodev", "relatime", "ro", NULL };
+static const char *const sys_bind_opts[] = {"rbind", "nosuid", "noexec", "nodev", "ro", NULL};
+static const char *const cgroup_opts[] = {"nosuid", "noexec", "nodev", "relatime", "ro", NULL};
 
 static const struct default_mount mounts_common_head[] = {
-	{ "/proc", "proc", "proc", proc_opts },
-	{ "/dev", "tmpfs", "tmpfs", dev_opts },
+    {"/proc", "proc", "proc", proc_opts},
+    {"/dev", "tmpfs", "tmpfs", dev_opts},
 };
 
 static const struct default_mount mounts_tail[] = {
-	{ "/dev/shm", "tmpfs", "shm", shm_opts },
-	{ "/dev/mqueue", "mqueue", "mqueue", mqueue_opts },
+    {"/dev/shm", "tmpfs", "shm", shm_opts},
+    {"/dev/mqueue", "mqueue", "mqueue", mqueue_opts},
 };
 
-static const char *const default_caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-					    NULL };
+static const char *const default_caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+					   NULL};
 
 static const char *const default_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", NULL
-};
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", NULL};
 
-static const char *const masked_paths[] = {
-	"/proc/acpi",	    "/proc/asound",	   "/proc/kcore",
-	"/proc/keys",	    "/proc/latency_stats", "/proc/timer_list",
-	"/proc/timer_stats", "/proc/sched_debug",  "/sys/firmware",
-	"/proc/scsi",	    "/sys/devices/virtual/powercap", NULL
-};
+static const char *const masked_paths[] = {"/proc/acpi",
+					   "/proc/asound",
+					   "/proc/kcore",
+					   "/proc/keys",
+					   "/proc/latency_stats",
+					   "/proc/timer_list",
+					   "/proc/timer_stats",
+					   "/proc/sched_debug",
+					   "/sys/firmware",
+					   "/proc/scsi",
+					   "/sys/devices/virtual/powercap",
+					   NULL};
 
-static const char *const readonly_paths[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					      "/proc/sysrq-trigger", NULL };
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 
 /* yajl_gen calls only fail on misuse or bad UTF-8; remember the first failure. */
 struct gen {
@@ -132,7 +136,7 @@ static void gen_process(struct gen *g)
 	key_int(g, "uid", 0);
 	key_int(g, "gid", 0);
 	close_map(g);
-	key_strv(g, "args", (const char *const[]){ "sh", NULL });
+	key_strv(g, "args", (const char *const[]){"sh", NULL});
 	key_strv(g, "env", default_env);
 	key_string(g, "cwd", "/");
 	put_string(g, "capabilities");
@@ -170,16 +174,16 @@ static void gen_mounts(struct gen *g, bool rootless)
 	open_array(g);
 	for (size_t i = 0; i < sizeof mounts_common_head / sizeof mounts_common_head[0]; i++)
 		gen_mount(g, &mounts_common_head[i]);
-	gen_mount(g, &(struct default_mount){ "/dev/pts", "devpts", "devpts",
-					      rootless ? devpts_rootless_opts : devpts_opts });
+	gen_mount(g, &(struct default_mount){"/dev/pts", "devpts", "devpts",
+					     rootless ? devpts_rootless_opts : devpts_opts});
 	for (size_t i = 0; i < sizeof mounts_tail / sizeof mounts_tail[0]; i++)
 		gen_mount(g, &mounts_tail[i]);
 	if (rootless) {
-		gen_mount(g, &(struct default_mount){ "/sys", "none", "/sys", sys_bind_opts });
+		gen_mount(g, &(struct default_mount){"/sys", "none", "/sys", sys_bind_opts});
 	} else {
-		gen_mount(g, &(struct default_mount){ "/sys", "sysfs", "sysfs", sysfs_opts });
-		gen_mount(g, &(struct default_mount){ "/sys/fs/cgroup", "cgroup", "cgroup",
-						      cgroup_opts });
+		gen_mount(g, &(struct default_mount){"/sys", "sysfs", "sysfs", sysfs_opts});
+		gen_mount(
+		    g, &(struct default_mount){"/sys/fs/cgroup", "cgroup", "cgroup", cgroup_opts});
 	}
 	close_array(g);
 }
@@ -198,10 +202,10 @@ static void gen_idmap(struct gen *g, const char *key, uint32_t host_id)
 
 static void gen_linux(struct gen *g, bool rootless, uint32_t uid, uint32_t gid)
 {
-	static const char *const ns_root[] = { "pid", "network", "ipc", "uts", "mount", "cgroup",
-					       NULL };
-	static const char *const ns_rootless[] = { "pid", "ipc", "uts", "mount", "cgroup", "user",
-						   NULL };
+	static const char *const ns_root[] = {"pid",   "network", "ipc", "uts",
+					      "mount", "cgroup",  NULL};
+	static const char *const ns_rootless[] = {"pid",    "ipc",  "uts", "mount",
+						  "cgroup", "user", NULL};
 
 	put_string(g, "linux");
 	open_map(g);
@@ -236,7 +240,7 @@ static void gen_linux(struct gen *g, bool rootless, uint32_t uid, uint32_t gid)
 
 char *husk_spec_default_json(bool rootless, uint32_t uid, uint32_t gid)
 {
-	struct gen g = { .g = yajl_gen_alloc(NULL) };
+	struct gen g = {.g = yajl_gen_alloc(NULL)};
 	const unsigned char *buf;
 	size_t len;
 	char *out = NULL;

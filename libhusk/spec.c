@@ -397,7 +397,7 @@ static void path_pop(struct walker *w, size_t mark)
 /* A quoted, escaped copy of a config value for a message, truncated when huge. */
 static char *quote(const char *s)
 {
-	struct walker tmp = { 0 };
+	struct walker tmp = {0};
 	walker_append(&tmp, "\"", 1);
 	append_escaped(&tmp, s, 64);
 	walker_append(&tmp, "\"", 1);
@@ -531,8 +531,8 @@ static int as_int(struct walker *w, yajl_val v, int64_t min, int64_t max, int64_
 	errno = 0;
 	x = strtoll(text, &end, 10);
 	if (errno != 0 || *end != '\0' || x < min || x > max)
-		return fail(w, "expected integer in %" PRId64 "..%" PRId64 ", got %.40s%s", min, max,
-			    text, strlen(text) > 40 ? "..." : "");
+		return fail(w, "expected integer in %" PRId64 "..%" PRId64 ", got %.40s%s", min,
+			    max, text, strlen(text) > 40 ? "..." : "");
 	*out = x;
 	return 0;
 }
@@ -827,8 +827,7 @@ static bool in_list(const char *s, const char *const *list)
 }
 
 /* Fail naming obj.key when the (present) string value is not one of list. */
-static int check_enum(struct walker *w, const char *key, const char *value,
-		      const char *const *list)
+static int check_enum(struct walker *w, const char *key, const char *value, const char *const *list)
 {
 	if (value == NULL || in_list(value, list))
 		return 0;
@@ -911,11 +910,23 @@ static int parse_capabilities(struct walker *w, yajl_val v, void *out)
 }
 
 static const char *const rlimit_names[] = {
-	"RLIMIT_AS",	   "RLIMIT_CORE",   "RLIMIT_CPU",    "RLIMIT_DATA",
-	"RLIMIT_FSIZE",	   "RLIMIT_LOCKS",  "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE",
-	"RLIMIT_NICE",	   "RLIMIT_NOFILE", "RLIMIT_NPROC",  "RLIMIT_RSS",
-	"RLIMIT_RTPRIO",   "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
-	NULL,
+    "RLIMIT_AS",
+    "RLIMIT_CORE",
+    "RLIMIT_CPU",
+    "RLIMIT_DATA",
+    "RLIMIT_FSIZE",
+    "RLIMIT_LOCKS",
+    "RLIMIT_MEMLOCK",
+    "RLIMIT_MSGQUEUE",
+    "RLIMIT_NICE",
+    "RLIMIT_NOFILE",
+    "RLIMIT_NPROC",
+    "RLIMIT_RSS",
+    "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME",
+    "RLIMIT_SIGPENDING",
+    "RLIMIT_STACK",
+    NULL,
 };
 
 static int parse_rlimit(struct walker *w, yajl_val v, void *out)
@@ -945,13 +956,13 @@ static int check_rlimit_duplicates(struct walker *w, const husk_process_t *p)
 	return 0;
 }
 
-static const char *const sched_policies[] = { "SCHED_OTHER", "SCHED_FIFO",  "SCHED_RR",
-					      "SCHED_BATCH", "SCHED_ISO",   "SCHED_IDLE",
-					      "SCHED_DEADLINE", NULL };
-static const char *const sched_flags[] = { "SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",
-					   "SCHED_FLAG_DL_OVERRUN",     "SCHED_FLAG_KEEP_POLICY",
-					   "SCHED_FLAG_KEEP_PARAMS",    "SCHED_FLAG_UTIL_CLAMP_MIN",
-					   "SCHED_FLAG_UTIL_CLAMP_MAX", NULL };
+static const char *const sched_policies[] = {"SCHED_OTHER",    "SCHED_FIFO", "SCHED_RR",
+					     "SCHED_BATCH",    "SCHED_ISO",  "SCHED_IDLE",
+					     "SCHED_DEADLINE", NULL};
+static const char *const sched_flags[] = {"SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",
+					  "SCHED_FLAG_DL_OVERRUN",     "SCHED_FLAG_KEEP_POLICY",
+					  "SCHED_FLAG_KEEP_PARAMS",    "SCHED_FLAG_UTIL_CLAMP_MIN",
+					  "SCHED_FLAG_UTIL_CLAMP_MAX", NULL};
 
 static int parse_scheduler(struct walker *w, yajl_val v, void *out)
 {
@@ -969,8 +980,8 @@ static int parse_scheduler(struct walker *w, yajl_val v, void *out)
 	return 0;
 }
 
-static const char *const ioprio_classes[] = { "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
-					      "IOPRIO_CLASS_IDLE", NULL };
+static const char *const ioprio_classes[] = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+					     "IOPRIO_CLASS_IDLE", NULL};
 
 static int parse_io_priority(struct walker *w, yajl_val v, void *out)
 {
@@ -1126,7 +1137,7 @@ static int parse_hooks(struct walker *w, yajl_val v, void *out)
 
 static int parse_device_cgroup(struct walker *w, yajl_val v, void *out)
 {
-	static const char *const types[] = { "a", "c", "b", NULL };
+	static const char *const types[] = {"a", "c", "b", NULL};
 	husk_device_cgroup_t *d = out;
 	bool has_allow = false;
 
@@ -1159,8 +1170,8 @@ static int parse_memory(struct walker *w, yajl_val v, void *out)
 	    get_i64(w, v, "kernel", OPTIONAL, &m->kernel, &m->has_kernel) < 0 ||
 	    get_i64(w, v, "kernelTCP", OPTIONAL, &m->kernel_tcp, &m->has_kernel_tcp) < 0 ||
 	    get_u64(w, v, "swappiness", OPTIONAL, &m->swappiness, &m->has_swappiness) < 0 ||
-	    get_bool(w, v, "disableOOMKiller", &m->disable_oom_killer,
-		     &m->has_disable_oom_killer) < 0 ||
+	    get_bool(w, v, "disableOOMKiller", &m->disable_oom_killer, &m->has_disable_oom_killer) <
+		0 ||
 	    get_bool(w, v, "useHierarchy", &m->use_hierarchy, &m->has_use_hierarchy) < 0 ||
 	    get_bool(w, v, "checkBeforeUpdate", &m->check_before_update,
 		     &m->has_check_before_update) < 0)
@@ -1209,11 +1220,11 @@ static int parse_throttle_device(struct walker *w, yajl_val v, void *out)
 	return 0;
 }
 
-static int get_throttle(struct walker *w, yajl_val v, const char *key,
-			husk_throttle_device_t **out, size_t *len)
+static int get_throttle(struct walker *w, yajl_val v, const char *key, husk_throttle_device_t **out,
+			size_t *len)
 {
-	return get_array(w, v, key, OPTIONAL, sizeof(husk_throttle_device_t),
-			 parse_throttle_device, (void **)out, len);
+	return get_array(w, v, key, OPTIONAL, sizeof(husk_throttle_device_t), parse_throttle_device,
+			 (void **)out, len);
 }
 
 static int parse_blkio(struct walker *w, yajl_val v, void *out)
@@ -1239,8 +1250,8 @@ static int parse_blkio(struct walker *w, yajl_val v, void *out)
 static bool valid_page_size(const char *s)
 {
 	size_t digits = strspn(s, "0123456789");
-	return digits > 0 && s[0] != '0' && strchr("KMG", s[digits]) != NULL &&
-	       s[digits] != '\0' && s[digits + 1] == 'B' && s[digits + 2] == '\0';
+	return digits > 0 && s[0] != '0' && strchr("KMG", s[digits]) != NULL && s[digits] != '\0' &&
+	       s[digits + 1] == 'B' && s[digits + 2] == '\0';
 }
 
 static int parse_hugepage_limit(struct walker *w, yajl_val v, void *out)
@@ -1271,8 +1282,8 @@ static int parse_network(struct walker *w, yajl_val v, void *out)
 {
 	husk_network_t *n = out;
 	if (get_u32(w, v, "classID", OPTIONAL, &n->class_id, &n->has_class_id) < 0 ||
-	    get_array(w, v, "priorities", OPTIONAL, sizeof(husk_net_priority_t),
-		      parse_net_priority, (void **)&n->priorities, &n->priorities_len) < 0)
+	    get_array(w, v, "priorities", OPTIONAL, sizeof(husk_net_priority_t), parse_net_priority,
+		      (void **)&n->priorities, &n->priorities_len) < 0)
 		return -1;
 	return 0;
 }
@@ -1298,14 +1309,14 @@ static int parse_pids(struct walker *w, yajl_val v, void *out)
 static int parse_resources(struct walker *w, yajl_val v, void *out)
 {
 	husk_resources_t *r = out;
-	if (get_array(w, v, "devices", OPTIONAL, sizeof(husk_device_cgroup_t),
-		      parse_device_cgroup, (void **)&r->devices, &r->devices_len) < 0 ||
-	    get_object(w, v, "memory", sizeof(husk_memory_t), parse_memory,
-		       (void **)&r->memory) < 0 ||
+	if (get_array(w, v, "devices", OPTIONAL, sizeof(husk_device_cgroup_t), parse_device_cgroup,
+		      (void **)&r->devices, &r->devices_len) < 0 ||
+	    get_object(w, v, "memory", sizeof(husk_memory_t), parse_memory, (void **)&r->memory) <
+		0 ||
 	    get_object(w, v, "cpu", sizeof(husk_cpu_t), parse_cpu, (void **)&r->cpu) < 0 ||
 	    get_object_into(w, v, "pids", OPTIONAL, parse_pids, r, NULL) < 0 ||
-	    get_object(w, v, "blockIO", sizeof(husk_blkio_t), parse_blkio,
-		       (void **)&r->block_io) < 0 ||
+	    get_object(w, v, "blockIO", sizeof(husk_blkio_t), parse_blkio, (void **)&r->block_io) <
+		0 ||
 	    get_array(w, v, "hugepageLimits", OPTIONAL, sizeof(husk_hugepage_limit_t),
 		      parse_hugepage_limit, (void **)&r->hugepage_limits,
 		      &r->hugepage_limits_len) < 0 ||
@@ -1320,8 +1331,8 @@ static int parse_resources(struct walker *w, yajl_val v, void *out)
 
 /* ------------------------------------------------------------------ linux */
 
-static const char *const namespace_types[] = { "pid", "network", "mount", "ipc", "uts",
-					       "user", "cgroup", "time", NULL };
+static const char *const namespace_types[] = {"pid",  "network", "mount", "ipc", "uts",
+					      "user", "cgroup",	 "time",  NULL};
 
 static int parse_namespace(struct walker *w, yajl_val v, void *out)
 {
@@ -1362,7 +1373,7 @@ static int parse_time_offset(struct walker *w, const char *key, yajl_val v, void
 
 static int parse_device(struct walker *w, yajl_val v, void *out)
 {
-	static const char *const types[] = { "c", "b", "u", "p", NULL };
+	static const char *const types[] = {"c", "b", "u", "p", NULL};
 	husk_device_t *d = out;
 	if (get_string(w, v, "type", REQUIRED, &d->type) < 0 ||
 	    check_enum(w, "type", d->type, types) < 0 ||
@@ -1402,8 +1413,8 @@ static int parse_intel_rdt(struct walker *w, yajl_val v, void *out)
 	    get_string(w, v, "memBwSchema", OPTIONAL, &r->mem_bw_schema) < 0 ||
 	    check_no_newline(w, "memBwSchema", r->mem_bw_schema) < 0 ||
 	    get_strv(w, v, "schemata", &r->schemata, &r->schemata_len) < 0 ||
-	    get_bool(w, v, "enableMonitoring", &r->enable_monitoring,
-		     &r->has_enable_monitoring) < 0)
+	    get_bool(w, v, "enableMonitoring", &r->enable_monitoring, &r->has_enable_monitoring) <
+		0)
 		return -1;
 	if (r->mem_bw_schema && strncmp(r->mem_bw_schema, "MB:", 3) != 0)
 		return fail_at(w, "memBwSchema", "must start with \"MB:\"");
@@ -1421,12 +1432,11 @@ static int parse_intel_rdt(struct walker *w, yajl_val v, void *out)
 
 static int parse_memory_policy(struct walker *w, yajl_val v, void *out)
 {
-	static const char *const modes[] = { "MPOL_DEFAULT",   "MPOL_BIND",
-					     "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-					     "MPOL_PREFERRED", "MPOL_PREFERRED_MANY",
-					     "MPOL_LOCAL",     NULL };
-	static const char *const flags[] = { "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES",
-					     "MPOL_F_STATIC_NODES", NULL };
+	static const char *const modes[] = {
+	    "MPOL_DEFAULT",   "MPOL_BIND",	     "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+	    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL",	NULL};
+	static const char *const flags[] = {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES",
+					    "MPOL_F_STATIC_NODES", NULL};
 	husk_memory_policy_t *m = out;
 	if (get_string(w, v, "mode", REQUIRED, &m->mode) < 0 ||
 	    check_enum(w, "mode", m->mode, modes) < 0 ||
@@ -1486,7 +1496,7 @@ static int parse_seccomp(struct walker *w, yajl_val v, void *out)
 
 static int parse_personality(struct walker *w, yajl_val v, void *out)
 {
-	static const char *const domains[] = { "LINUX", "LINUX32", NULL };
+	static const char *const domains[] = {"LINUX", "LINUX32", NULL};
 	husk_personality_t *p = out;
 	if (get_string(w, v, "domain", REQUIRED, &p->domain) < 0 ||
 	    check_enum(w, "domain", p->domain, domains) < 0 ||
@@ -1496,9 +1506,9 @@ static int parse_personality(struct walker *w, yajl_val v, void *out)
 }
 
 /* The spec's four values, plus the recursive spellings Docker and runc accept. */
-static const char *const propagations[] = { "private",	"shared",  "slave",  "unbindable",
-					    "rprivate", "rshared", "rslave", "runbindable",
-					    NULL };
+static const char *const propagations[] = {"private",	 "shared",	"slave",
+					   "unbindable", "rprivate",	"rshared",
+					   "rslave",	 "runbindable", NULL};
 
 static int parse_linux(struct walker *w, yajl_val v, void *out)
 {
@@ -1616,10 +1626,10 @@ static int depth_close(void *ctx)
 }
 
 static const yajl_callbacks depth_callbacks = {
-	.yajl_start_map = depth_open,
-	.yajl_end_map = depth_close,
-	.yajl_start_array = depth_open,
-	.yajl_end_array = depth_close,
+    .yajl_start_map = depth_open,
+    .yajl_end_map = depth_close,
+    .yajl_start_array = depth_open,
+    .yajl_end_array = depth_close,
 };
 
 static void yajl_handlep(yajl_handle *h)
@@ -1686,7 +1696,7 @@ static bool only_whitespace(const char *s, size_t len)
  */
 static int check_json_text(struct walker *w, const char *json, size_t len)
 {
-	struct depth_guard guard = { 0 };
+	struct depth_guard guard = {0};
 	__attribute__((cleanup(yajl_handlep))) yajl_handle h = NULL;
 
 	if (only_whitespace(json, len))
@@ -1734,7 +1744,7 @@ static int parse_tree(struct walker *w, const char *json, size_t len, yajl_val *
 static int parse_document(const char *json, size_t len, const char *origin, size_t size,
 			  parse_fn fn, void **out, husk_error_t *err)
 {
-	struct walker w = { .origin = origin ? origin : "config.json", .err = err };
+	struct walker w = {.origin = origin ? origin : "config.json", .err = err};
 	cleanup_yajl_val yajl_val tree = NULL;
 	int r;
 
@@ -1772,8 +1782,8 @@ int husk_process_parse(const char *json, size_t len, const char *origin, husk_pr
 	return 0;
 }
 
-int husk_resources_parse(const char *json, size_t len, const char *origin,
-			 husk_resources_t **out, husk_error_t *err)
+int husk_resources_parse(const char *json, size_t len, const char *origin, husk_resources_t **out,
+			 husk_error_t *err)
 {
 	husk_resources_t *r = NULL;
 	if (parse_document(json, len, origin, sizeof *r, parse_resources, (void **)&r, err) < 0) {

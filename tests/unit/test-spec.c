@@ -36,7 +36,7 @@ static char *json_of(const char *s)
 static husk_spec_t *parse_ok(const char *text)
 {
 	cleanup_free char *json = json_of(text);
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 	int r = husk_spec_parse(json, strlen(json), "config.json", &spec, &err);
 	if (r < 0)
@@ -50,7 +50,7 @@ static husk_spec_t *parse_ok(const char *text)
 static char *parse_err(const char *text)
 {
 	cleanup_free char *json = json_of(text);
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 	int r = husk_spec_parse(json, strlen(json), "config.json", &spec, &err);
 	if (r == 0) {
@@ -68,7 +68,7 @@ static char *read_fixture(const char *dir, const char *name, size_t *len)
 {
 	char path[4096];
 	char *text = NULL;
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	snprintf(path, sizeof path, "%s/%s/%s", SPEC_FIXTURES, dir, name);
 	if (husk_read_file_at(AT_FDCWD, path, &text, len, &err) < 0)
 		fail_msg("%s", husk_error_msg(&err));
@@ -79,7 +79,7 @@ static husk_spec_t *parse_fixture(const char *dir, const char *name)
 {
 	size_t len;
 	cleanup_free char *text = read_fixture(dir, name, &len);
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 	if (husk_spec_parse(text, len, "config.json", &spec, &err) < 0)
 		fail_msg("%s/%s: %s", dir, name, husk_error_msg(&err));
@@ -102,9 +102,9 @@ static void assert_strv(char **v, size_t len, const char *const *want)
 
 static void test_good_fixtures_parse(void **state)
 {
-	static const char *const names[] = { "minimal.json", "minimal-for-start.json",
-					     "spec-example.json", "linux-netdevice.json",
-					     "linux-rdma.json", NULL };
+	static const char *const names[] = {"minimal.json",	 "minimal-for-start.json",
+					    "spec-example.json", "linux-netdevice.json",
+					    "linux-rdma.json",	 NULL};
 	(void)state;
 	for (const char *const *n = names; *n; n++) {
 		cleanup_spec husk_spec_t *spec = parse_fixture("good", *n);
@@ -156,19 +156,19 @@ static void test_spec_example_process(void **state)
 	assert_int_equal(p->user.additional_gids_len, 2);
 	assert_int_equal(p->user.additional_gids[0], 5);
 	assert_int_equal(p->user.additional_gids[1], 6);
-	assert_strv(p->args, p->args_len, (const char *const[]){ "sh", NULL });
+	assert_strv(p->args, p->args_len, (const char *const[]){"sh", NULL});
 	assert_strv(p->env, p->env_len,
 		    (const char *const[]){
-			    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			    "TERM=xterm", NULL });
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"TERM=xterm", NULL});
 	assert_string_equal(p->cwd, "/");
-	assert_strv(p->capabilities->bounding, p->capabilities->bounding_len,
-		    (const char *const[]){ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-					   NULL });
+	assert_strv(
+	    p->capabilities->bounding, p->capabilities->bounding_len,
+	    (const char *const[]){"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", NULL});
 	assert_strv(p->capabilities->effective, p->capabilities->effective_len,
-		    (const char *const[]){ "CAP_AUDIT_WRITE", "CAP_KILL", NULL });
+		    (const char *const[]){"CAP_AUDIT_WRITE", "CAP_KILL", NULL});
 	assert_strv(p->capabilities->ambient, p->capabilities->ambient_len,
-		    (const char *const[]){ "CAP_NET_BIND_SERVICE", NULL });
+		    (const char *const[]){"CAP_NET_BIND_SERVICE", NULL});
 	assert_int_equal(p->capabilities->inheritable_len, 3);
 	assert_int_equal(p->capabilities->permitted_len, 3);
 	assert_int_equal(p->rlimits_len, 2);
@@ -195,8 +195,8 @@ static void test_spec_example_mounts_hooks(void **state)
 	assert_null(spec->mounts[0].options);
 	assert_int_equal(spec->mounts[0].options_len, 0);
 	assert_strv(spec->mounts[2].options, spec->mounts[2].options_len,
-		    (const char *const[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", "gid=5", NULL });
+		    (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					  "mode=0620", "gid=5", NULL});
 	assert_string_equal(spec->mounts[6].destination, "/sys/fs/cgroup");
 	assert_string_equal(spec->mounts[6].options[4], "ro");
 
@@ -205,9 +205,9 @@ static void test_spec_example_mounts_hooks(void **state)
 	assert_int_equal(h->prestart.len, 2);
 	assert_string_equal(h->prestart.v[0].path, "/usr/bin/fix-mounts");
 	assert_strv(h->prestart.v[0].args, h->prestart.v[0].args_len,
-		    (const char *const[]){ "fix-mounts", "arg1", "arg2", NULL });
+		    (const char *const[]){"fix-mounts", "arg1", "arg2", NULL});
 	assert_strv(h->prestart.v[0].env, h->prestart.v[0].env_len,
-		    (const char *const[]){ "key1=value1", NULL });
+		    (const char *const[]){"key1=value1", NULL});
 	assert_string_equal(h->prestart.v[1].path, "/usr/bin/setup-network");
 	assert_null(h->prestart.v[1].args);
 	assert_int_equal(h->create_runtime.len, 2);
@@ -268,8 +268,8 @@ static void test_spec_example_linux(void **state)
 	assert_string_equal(l->readonly_paths[5], "/proc/sysrq-trigger");
 
 	assert_int_equal(l->namespaces_len, 8);
-	static const char *const ns[] = { "pid", "network", "ipc", "uts",
-					  "mount", "user", "cgroup", "time" };
+	static const char *const ns[] = {"pid",	  "network", "ipc",    "uts",
+					 "mount", "user",    "cgroup", "time"};
 	for (size_t i = 0; i < 8; i++) {
 		assert_string_equal(l->namespaces[i].type, ns[i]);
 		assert_null(l->namespaces[i].path);
@@ -288,10 +288,10 @@ static void test_spec_example_linux(void **state)
 	assert_string_equal(sc->default_action, "SCMP_ACT_ALLOW");
 	assert_false(sc->has_default_errno_ret);
 	assert_strv(sc->architectures, sc->architectures_len,
-		    (const char *const[]){ "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL });
+		    (const char *const[]){"SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL});
 	assert_int_equal(sc->syscalls_len, 1);
 	assert_strv(sc->syscalls[0].names, sc->syscalls[0].names_len,
-		    (const char *const[]){ "getcwd", "chmod", NULL });
+		    (const char *const[]){"getcwd", "chmod", NULL});
 	assert_string_equal(sc->syscalls[0].action, "SCMP_ACT_ERRNO");
 	assert_false(sc->syscalls[0].has_errno_ret);
 	assert_int_equal(sc->syscalls[0].args_len, 0);
@@ -408,19 +408,19 @@ static void test_bad_fixtures(void **state)
 		const char *file;
 		const char *prefix;
 	} cases[] = {
-		{ "invalid-json.json", "config.json: invalid JSON: " },
-		{ "linux-hugepage.json", "config.json: linux.resources.hugepageLimits[0].pageSize: "
-					 "invalid page size \"64kB\"" },
-		{ "linux-netdevice.json",
-		  "config.json: linux.netDevices.eth0.name: expected string, got number" },
-		{ "linux-rdma.json",
-		  "config.json: linux.resources.rdma.mlx5_1.hcaHandles: expected integer, got string" },
+	    {"invalid-json.json", "config.json: invalid JSON: "},
+	    {"linux-hugepage.json", "config.json: linux.resources.hugepageLimits[0].pageSize: "
+				    "invalid page size \"64kB\""},
+	    {"linux-netdevice.json",
+	     "config.json: linux.netDevices.eth0.name: expected string, got number"},
+	    {"linux-rdma.json",
+	     "config.json: linux.resources.rdma.mlx5_1.hcaHandles: expected integer, got string"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t len;
 		cleanup_free char *text = read_fixture("bad", cases[i].file, &len);
-		husk_error_t err = { 0 };
+		husk_error_t err = {0};
 		husk_spec_t *spec = NULL;
 		assert_int_equal(husk_spec_parse(text, len, "config.json", &spec, &err), -1);
 		assert_null(spec);
@@ -439,164 +439,163 @@ static const struct {
 	const char *json;
 	const char *msg;
 } broken[] = {
-	/* wrong types, at several depths */
-	{ "{" V ",'process':{'cwd':'/','args':['sh',1]}}",
-	  "config.json: process.args[1]: expected string, got number" },
-	{ "{" V ",'linux':{'resources':{'memory':{'limit':'1G'}}}}",
-	  "config.json: linux.resources.memory.limit: expected integer, got string" },
-	{ "{" V ",'process':[]}", "config.json: process: expected object, got array" },
-	{ "{" V ",'process':{'cwd':'/','terminal':'yes'}}",
-	  "config.json: process.terminal: expected boolean, got string" },
-	{ "{" V ",'mounts':{}}", "config.json: mounts: expected array, got object" },
-	{ "{" V ",'mounts':['/proc']}", "config.json: mounts[0]: expected object, got string" },
-	{ "{" V ",'hostname':7}", "config.json: hostname: expected string, got number" },
-	{ "{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW',"
-	  "'syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO'},{'names':[3],'action':'x'}]}}}",
-	  "config.json: linux.seccomp.syscalls[1].names[0]: expected string, got number" },
-	{ "{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW',"
-	  "'syscalls':[{'names':['read'],'action':1}]}}}",
-	  "config.json: linux.seccomp.syscalls[0].action: expected string, got number" },
-	{ "{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],"
-	  "'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':'1','op':'SCMP_CMP_EQ'}]}]}}}",
-	  "config.json: linux.seccomp.syscalls[0].args[0].value: expected integer, got string" },
-	{ "{" V ",'annotations':{'com.example.key':1}}",
-	  "config.json: annotations[\"com.example.key\"]: expected string, got number" },
-	{ "{" V ",'linux':{'sysctl':{'net.ipv4.ip_forward':true}}}",
-	  "config.json: linux.sysctl[\"net.ipv4.ip_forward\"]: expected string, got boolean" },
-	{ "{" V ",'linux':{'resources':{'blockIO':{'weightDevice':[{'major':8,'minor':'0',"
-	  "'weight':1}]}}}}",
-	  "config.json: linux.resources.blockIO.weightDevice[0].minor: expected integer, got string" },
-	{ "{" V ",'linux':{'resources':{'cpu':{'shares':1.5}}}}",
-	  "config.json: linux.resources.cpu.shares: expected integer, got 1.5" },
-	{ "{" V ",'linux':{'resources':{'cpu':{'shares':1e3}}}}",
-	  "config.json: linux.resources.cpu.shares: expected integer, got 1e3" },
-	/* missing required properties */
-	{ "{" V ",'process':{'args':['sh']}}",
-	  "config.json: process.cwd: required property missing" },
-	{ "{" V ",'mounts':[{'destination':'/a'},{'destination':'/b'},{'type':'tmpfs'}]}",
-	  "config.json: mounts[2].destination: required property missing" },
-	{ "{" V ",'root':{'readonly':true}}", "config.json: root.path: required property missing" },
-	{ "{'root':{'path':'rootfs'}}", "config.json: ociVersion: required property missing" },
-	{ "{" V ",'process':{'cwd':'/','user':{'gid':0}}}",
-	  "config.json: process.user.uid: required property missing" },
-	{ "{" V ",'process':{'cwd':'/','user':{'uid':0}}}",
-	  "config.json: process.user.gid: required property missing" },
-	{ "{" V ",'hooks':{'prestart':[{'args':['x']}]}}",
-	  "config.json: hooks.prestart[0].path: required property missing" },
-	{ "{" V ",'linux':{'uidMappings':[{'containerID':0,'size':1}]}}",
-	  "config.json: linux.uidMappings[0].hostID: required property missing" },
-	{ "{" V ",'linux':{'namespaces':[{'path':'/proc/1/ns/pid'}]}}",
-	  "config.json: linux.namespaces[0].type: required property missing" },
-	{ "{" V ",'linux':{'devices':[{'type':'c','path':'/dev/null','minor':3}]}}",
-	  "config.json: linux.devices[0].major: required property missing" },
-	{ "{" V ",'linux':{'seccomp':{'syscalls':[]}}}",
-	  "config.json: linux.seccomp.defaultAction: required property missing" },
-	{ "{" V ",'linux':{'resources':{'devices':[{'access':'rwm'}]}}}",
-	  "config.json: linux.resources.devices[0].allow: required property missing" },
-	{ "{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1}]}}",
-	  "config.json: process.rlimits[0].hard: required property missing" },
-	{ "{" V ",'process':{'cwd':'/','consoleSize':{'height':24}}}",
-	  "config.json: process.consoleSize.width: required property missing" },
-	{ "{" V ",'process':{'cwd':null}}", "config.json: process.cwd: required property missing" },
-	/* bad ociVersion */
-	{ "{'ociVersion':'2.0.0'}",
-	  "config.json: ociVersion: unsupported version \"2.0.0\" (husk implements 1.3.0)" },
-	{ "{'ociVersion':'1.0'}",
-	  "config.json: ociVersion: unsupported version \"1.0\" (husk implements 1.3.0)" },
-	{ "{'ociVersion':'v1.0.0'}",
-	  "config.json: ociVersion: unsupported version \"v1.0.0\" (husk implements 1.3.0)" },
-	{ "{'ociVersion':''}",
-	  "config.json: ociVersion: unsupported version \"\" (husk implements 1.3.0)" },
-	{ "{'ociVersion':1}", "config.json: ociVersion: expected string, got number" },
-	/* enumerations and other value rules */
-	{ "{" V ",'linux':{'namespaces':[{'type':'pid'},{'type':'network'},{'type':'ipc'},"
-	  "{'type':'pid'}]}}",
-	  "config.json: linux.namespaces[3]: duplicate namespace type \"pid\"" },
-	{ "{" V ",'linux':{'namespaces':[{'type':'net'}]}}",
-	  "config.json: linux.namespaces[0].type: unsupported value \"net\"" },
-	{ "{" V ",'linux':{'namespaces':[{'type':'net','path':'ns/net'}]}}",
-	  "config.json: linux.namespaces[0].type: unsupported value \"net\"" },
-	{ "{" V ",'linux':{'namespaces':[{'type':'network','path':'ns/net'}]}}",
-	  "config.json: linux.namespaces[0].path: must be an absolute path, got \"ns/net\"" },
-	{ "{" V ",'linux':{'rootfsPropagation':'everywhere'}}",
-	  "config.json: linux.rootfsPropagation: unsupported value \"everywhere\"" },
-	{ "{" V ",'hooks':{'poststart':[{'path':'/bin/true','timeout':0}]}}",
-	  "config.json: hooks.poststart[0].timeout: expected integer in 1..2147483647, got 0" },
-	{ "{" V ",'hooks':{'poststop':[{'path':'true'}]}}",
-	  "config.json: hooks.poststop[0].path: must be an absolute path, got \"true\"" },
-	{ "{" V ",'mounts':[{'destination':''}]}",
-	  "config.json: mounts[0].destination: must not be empty" },
-	{ "{" V ",'mounts':[{'destination':'/m','uidMappings':[{'containerID':0,'hostID':1,"
-	  "'size':1}]}]}",
-	  "config.json: mounts[0]: uidMappings and gidMappings must be specified together" },
-	{ "{" V ",'linux':{'devices':[{'type':'x','path':'/dev/x'}]}}",
-	  "config.json: linux.devices[0].type: unsupported value \"x\"" },
-	{ "{" V ",'linux':{'resources':{'devices':[{'allow':true,'access':'rwx'}]}}}",
-	  "config.json: linux.resources.devices[0].access: expected a combination of \"r\", \"w\" "
-	  "and \"m\", got \"rwx\"" },
-	{ "{" V ",'process':{'cwd':'tmp'}}",
-	  "config.json: process.cwd: must be an absolute path, got \"tmp\"" },
-	{ "{" V ",'process':{'cwd':'/','args':[]}}",
-	  "config.json: process.args: expected at least one entry" },
-	{ "{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1,'hard':1},"
-	  "{'type':'RLIMIT_NOFILE','soft':2,'hard':2}]}}",
-	  "config.json: process.rlimits[1]: duplicate rlimit type \"RLIMIT_NOFILE\"" },
-	{ "{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_FOO','soft':1,'hard':1}]}}",
-	  "config.json: process.rlimits[0].type: unsupported value \"RLIMIT_FOO\"" },
-	{ "{" V ",'process':{'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_NONE'}}}",
-	  "config.json: process.ioPriority.class: unsupported value \"IOPRIO_CLASS_NONE\"" },
-	{ "{" V ",'process':{'cwd':'/','scheduler':{'policy':'SCHED_FOO'}}}",
-	  "config.json: process.scheduler.policy: unsupported value \"SCHED_FOO\"" },
-	{ "{" V ",'linux':{'personality':{'domain':'LINUX64'}}}",
-	  "config.json: linux.personality.domain: unsupported value \"LINUX64\"" },
-	{ "{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],"
-	  "'action':'SCMP_ACT_ERRNO'}]}}}",
-	  "config.json: linux.seccomp.syscalls[0].names: expected at least one entry" },
-	{ "{" V ",'linux':{'resources':{'rdma':{'mlx5_1':{}}}}}",
-	  "config.json: linux.resources.rdma.mlx5_1: expected at least one of hcaHandles or "
-	  "hcaObjects" },
-	{ "{" V ",'linux':{'intelRdt':{'memBwSchema':'L3:0=ff'}}}",
-	  "config.json: linux.intelRdt.memBwSchema: must start with \"MB:\"" },
-	/* numbers out of range */
-	{ "{" V ",'process':{'cwd':'/','user':{'uid':-1,'gid':0}}}",
-	  "config.json: process.user.uid: expected integer in 0..4294967295, got -1" },
-	{ "{" V ",'linux':{'uidMappings':[{'containerID':0,'hostID':0,'size':4294967296}]}}",
-	  "config.json: linux.uidMappings[0].size: expected integer in 0..4294967295, got "
-	  "4294967296" },
-	{ "{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':-5,'hard':1}]}}",
-	  "config.json: process.rlimits[0].soft: expected integer in 0..18446744073709551615, got "
-	  "-5" },
-	{ "{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','hard':1,"
-	  "'soft':18446744073709551616}]}}",
-	  "config.json: process.rlimits[0].soft: expected integer in 0..18446744073709551615, got "
-	  "18446744073709551616" },
-	{ "{" V ",'linux':{'resources':{'memory':{'limit':9223372036854775808}}}}",
-	  "config.json: linux.resources.memory.limit: expected integer in "
-	  "-9223372036854775808..9223372036854775807, got 9223372036854775808" },
-	{ "{" V ",'linux':{'resources':{'blockIO':{'weight':65536}}}}",
-	  "config.json: linux.resources.blockIO.weight: expected integer in 0..65535, got 65536" },
-	{ "{" V ",'process':{'cwd':'/','oomScoreAdj':2147483648}}",
-	  "config.json: process.oomScoreAdj: expected integer in -2147483648..2147483647, got "
-	  "2147483648" },
-	{ "{" V ",'process':{'cwd':'/','user':{'uid':0,'gid':0,'additionalGids':[1,-2]}}}",
-	  "config.json: process.user.additionalGids[1]: expected integer in 0..4294967295, got -2" },
-	{ "{" V ",'linux':{'resources':{'memory':{'swappiness':-1}}}}",
-	  "config.json: linux.resources.memory.swappiness: expected integer in "
-	  "0..18446744073709551615, got -1" },
-	{ "{" V ",'linux':{'timeOffsets':{'monotonic':{'secs':1,'nanosecs':-1}}}}",
-	  "config.json: linux.timeOffsets.monotonic.nanosecs: expected integer in 0..4294967295, "
-	  "got -1" },
-	/* whole documents that are not configs */
-	{ "", "config.json: invalid JSON: empty document" },
-	{ " \n\t ", "config.json: invalid JSON: empty document" },
-	{ "[]", "config.json: expected object, got array" },
-	{ "'config'", "config.json: expected object, got string" },
-	{ "null", "config.json: expected object, got null" },
-	/* messages stay on one line whatever the keys and values contain */
-	{ "{" V ",'annotations':{'a\\nb':1}}",
-	  "config.json: annotations[\"a\\u000ab\"]: expected string, got number" },
-	{ "{'ociVersion':'1.0.0\\n'}",
-	  "config.json: ociVersion: unsupported version \"1.0.0\\u000a\" (husk implements 1.3.0)" },
+    /* wrong types, at several depths */
+    {"{" V ",'process':{'cwd':'/','args':['sh',1]}}",
+     "config.json: process.args[1]: expected string, got number"},
+    {"{" V ",'linux':{'resources':{'memory':{'limit':'1G'}}}}",
+     "config.json: linux.resources.memory.limit: expected integer, got string"},
+    {"{" V ",'process':[]}", "config.json: process: expected object, got array"},
+    {"{" V ",'process':{'cwd':'/','terminal':'yes'}}",
+     "config.json: process.terminal: expected boolean, got string"},
+    {"{" V ",'mounts':{}}", "config.json: mounts: expected array, got object"},
+    {"{" V ",'mounts':['/proc']}", "config.json: mounts[0]: expected object, got string"},
+    {"{" V ",'hostname':7}", "config.json: hostname: expected string, got number"},
+    {"{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW',"
+     "'syscalls':[{'names':['read'],'action':'SCMP_ACT_ERRNO'},{'names':[3],'action':'x'}]}}}",
+     "config.json: linux.seccomp.syscalls[1].names[0]: expected string, got number"},
+    {"{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW',"
+     "'syscalls':[{'names':['read'],'action':1}]}}}",
+     "config.json: linux.seccomp.syscalls[0].action: expected string, got number"},
+    {"{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['read'],"
+     "'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':'1','op':'SCMP_CMP_EQ'}]}]}}}",
+     "config.json: linux.seccomp.syscalls[0].args[0].value: expected integer, got string"},
+    {"{" V ",'annotations':{'com.example.key':1}}",
+     "config.json: annotations[\"com.example.key\"]: expected string, got number"},
+    {"{" V ",'linux':{'sysctl':{'net.ipv4.ip_forward':true}}}",
+     "config.json: linux.sysctl[\"net.ipv4.ip_forward\"]: expected string, got boolean"},
+    {"{" V ",'linux':{'resources':{'blockIO':{'weightDevice':[{'major':8,'minor':'0',"
+     "'weight':1}]}}}}",
+     "config.json: linux.resources.blockIO.weightDevice[0].minor: expected integer, got string"},
+    {"{" V ",'linux':{'resources':{'cpu':{'shares':1.5}}}}",
+     "config.json: linux.resources.cpu.shares: expected integer, got 1.5"},
+    {"{" V ",'linux':{'resources':{'cpu':{'shares':1e3}}}}",
+     "config.json: linux.resources.cpu.shares: expected integer, got 1e3"},
+    /* missing required properties */
+    {"{" V ",'process':{'args':['sh']}}", "config.json: process.cwd: required property missing"},
+    {"{" V ",'mounts':[{'destination':'/a'},{'destination':'/b'},{'type':'tmpfs'}]}",
+     "config.json: mounts[2].destination: required property missing"},
+    {"{" V ",'root':{'readonly':true}}", "config.json: root.path: required property missing"},
+    {"{'root':{'path':'rootfs'}}", "config.json: ociVersion: required property missing"},
+    {"{" V ",'process':{'cwd':'/','user':{'gid':0}}}",
+     "config.json: process.user.uid: required property missing"},
+    {"{" V ",'process':{'cwd':'/','user':{'uid':0}}}",
+     "config.json: process.user.gid: required property missing"},
+    {"{" V ",'hooks':{'prestart':[{'args':['x']}]}}",
+     "config.json: hooks.prestart[0].path: required property missing"},
+    {"{" V ",'linux':{'uidMappings':[{'containerID':0,'size':1}]}}",
+     "config.json: linux.uidMappings[0].hostID: required property missing"},
+    {"{" V ",'linux':{'namespaces':[{'path':'/proc/1/ns/pid'}]}}",
+     "config.json: linux.namespaces[0].type: required property missing"},
+    {"{" V ",'linux':{'devices':[{'type':'c','path':'/dev/null','minor':3}]}}",
+     "config.json: linux.devices[0].major: required property missing"},
+    {"{" V ",'linux':{'seccomp':{'syscalls':[]}}}",
+     "config.json: linux.seccomp.defaultAction: required property missing"},
+    {"{" V ",'linux':{'resources':{'devices':[{'access':'rwm'}]}}}",
+     "config.json: linux.resources.devices[0].allow: required property missing"},
+    {"{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1}]}}",
+     "config.json: process.rlimits[0].hard: required property missing"},
+    {"{" V ",'process':{'cwd':'/','consoleSize':{'height':24}}}",
+     "config.json: process.consoleSize.width: required property missing"},
+    {"{" V ",'process':{'cwd':null}}", "config.json: process.cwd: required property missing"},
+    /* bad ociVersion */
+    {"{'ociVersion':'2.0.0'}",
+     "config.json: ociVersion: unsupported version \"2.0.0\" (husk implements 1.3.0)"},
+    {"{'ociVersion':'1.0'}",
+     "config.json: ociVersion: unsupported version \"1.0\" (husk implements 1.3.0)"},
+    {"{'ociVersion':'v1.0.0'}",
+     "config.json: ociVersion: unsupported version \"v1.0.0\" (husk implements 1.3.0)"},
+    {"{'ociVersion':''}",
+     "config.json: ociVersion: unsupported version \"\" (husk implements 1.3.0)"},
+    {"{'ociVersion':1}", "config.json: ociVersion: expected string, got number"},
+    /* enumerations and other value rules */
+    {"{" V ",'linux':{'namespaces':[{'type':'pid'},{'type':'network'},{'type':'ipc'},"
+     "{'type':'pid'}]}}",
+     "config.json: linux.namespaces[3]: duplicate namespace type \"pid\""},
+    {"{" V ",'linux':{'namespaces':[{'type':'net'}]}}",
+     "config.json: linux.namespaces[0].type: unsupported value \"net\""},
+    {"{" V ",'linux':{'namespaces':[{'type':'net','path':'ns/net'}]}}",
+     "config.json: linux.namespaces[0].type: unsupported value \"net\""},
+    {"{" V ",'linux':{'namespaces':[{'type':'network','path':'ns/net'}]}}",
+     "config.json: linux.namespaces[0].path: must be an absolute path, got \"ns/net\""},
+    {"{" V ",'linux':{'rootfsPropagation':'everywhere'}}",
+     "config.json: linux.rootfsPropagation: unsupported value \"everywhere\""},
+    {"{" V ",'hooks':{'poststart':[{'path':'/bin/true','timeout':0}]}}",
+     "config.json: hooks.poststart[0].timeout: expected integer in 1..2147483647, got 0"},
+    {"{" V ",'hooks':{'poststop':[{'path':'true'}]}}",
+     "config.json: hooks.poststop[0].path: must be an absolute path, got \"true\""},
+    {"{" V ",'mounts':[{'destination':''}]}",
+     "config.json: mounts[0].destination: must not be empty"},
+    {"{" V ",'mounts':[{'destination':'/m','uidMappings':[{'containerID':0,'hostID':1,"
+     "'size':1}]}]}",
+     "config.json: mounts[0]: uidMappings and gidMappings must be specified together"},
+    {"{" V ",'linux':{'devices':[{'type':'x','path':'/dev/x'}]}}",
+     "config.json: linux.devices[0].type: unsupported value \"x\""},
+    {"{" V ",'linux':{'resources':{'devices':[{'allow':true,'access':'rwx'}]}}}",
+     "config.json: linux.resources.devices[0].access: expected a combination of \"r\", \"w\" "
+     "and \"m\", got \"rwx\""},
+    {"{" V ",'process':{'cwd':'tmp'}}",
+     "config.json: process.cwd: must be an absolute path, got \"tmp\""},
+    {"{" V ",'process':{'cwd':'/','args':[]}}",
+     "config.json: process.args: expected at least one entry"},
+    {"{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':1,'hard':1},"
+     "{'type':'RLIMIT_NOFILE','soft':2,'hard':2}]}}",
+     "config.json: process.rlimits[1]: duplicate rlimit type \"RLIMIT_NOFILE\""},
+    {"{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_FOO','soft':1,'hard':1}]}}",
+     "config.json: process.rlimits[0].type: unsupported value \"RLIMIT_FOO\""},
+    {"{" V ",'process':{'cwd':'/','ioPriority':{'class':'IOPRIO_CLASS_NONE'}}}",
+     "config.json: process.ioPriority.class: unsupported value \"IOPRIO_CLASS_NONE\""},
+    {"{" V ",'process':{'cwd':'/','scheduler':{'policy':'SCHED_FOO'}}}",
+     "config.json: process.scheduler.policy: unsupported value \"SCHED_FOO\""},
+    {"{" V ",'linux':{'personality':{'domain':'LINUX64'}}}",
+     "config.json: linux.personality.domain: unsupported value \"LINUX64\""},
+    {"{" V ",'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],"
+     "'action':'SCMP_ACT_ERRNO'}]}}}",
+     "config.json: linux.seccomp.syscalls[0].names: expected at least one entry"},
+    {"{" V ",'linux':{'resources':{'rdma':{'mlx5_1':{}}}}}",
+     "config.json: linux.resources.rdma.mlx5_1: expected at least one of hcaHandles or "
+     "hcaObjects"},
+    {"{" V ",'linux':{'intelRdt':{'memBwSchema':'L3:0=ff'}}}",
+     "config.json: linux.intelRdt.memBwSchema: must start with \"MB:\""},
+    /* numbers out of range */
+    {"{" V ",'process':{'cwd':'/','user':{'uid':-1,'gid':0}}}",
+     "config.json: process.user.uid: expected integer in 0..4294967295, got -1"},
+    {"{" V ",'linux':{'uidMappings':[{'containerID':0,'hostID':0,'size':4294967296}]}}",
+     "config.json: linux.uidMappings[0].size: expected integer in 0..4294967295, got "
+     "4294967296"},
+    {"{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','soft':-5,'hard':1}]}}",
+     "config.json: process.rlimits[0].soft: expected integer in 0..18446744073709551615, got "
+     "-5"},
+    {"{" V ",'process':{'cwd':'/','rlimits':[{'type':'RLIMIT_NOFILE','hard':1,"
+     "'soft':18446744073709551616}]}}",
+     "config.json: process.rlimits[0].soft: expected integer in 0..18446744073709551615, got "
+     "18446744073709551616"},
+    {"{" V ",'linux':{'resources':{'memory':{'limit':9223372036854775808}}}}",
+     "config.json: linux.resources.memory.limit: expected integer in "
+     "-9223372036854775808..9223372036854775807, got 9223372036854775808"},
+    {"{" V ",'linux':{'resources':{'blockIO':{'weight':65536}}}}",
+     "config.json: linux.resources.blockIO.weight: expected integer in 0..65535, got 65536"},
+    {"{" V ",'process':{'cwd':'/','oomScoreAdj':2147483648}}",
+     "config.json: process.oomScoreAdj: expected integer in -2147483648..2147483647, got "
+     "2147483648"},
+    {"{" V ",'process':{'cwd':'/','user':{'uid':0,'gid':0,'additionalGids':[1,-2]}}}",
+     "config.json: process.user.additionalGids[1]: expected integer in 0..4294967295, got -2"},
+    {"{" V ",'linux':{'resources':{'memory':{'swappiness':-1}}}}",
+     "config.json: linux.resources.memory.swappiness: expected integer in "
+     "0..18446744073709551615, got -1"},
+    {"{" V ",'linux':{'timeOffsets':{'monotonic':{'secs':1,'nanosecs':-1}}}}",
+     "config.json: linux.timeOffsets.monotonic.nanosecs: expected integer in 0..4294967295, "
+     "got -1"},
+    /* whole documents that are not configs */
+    {"", "config.json: invalid JSON: empty document"},
+    {" \n\t ", "config.json: invalid JSON: empty document"},
+    {"[]", "config.json: expected object, got array"},
+    {"'config'", "config.json: expected object, got string"},
+    {"null", "config.json: expected object, got null"},
+    /* messages stay on one line whatever the keys and values contain */
+    {"{" V ",'annotations':{'a\\nb':1}}",
+     "config.json: annotations[\"a\\u000ab\"]: expected string, got number"},
+    {"{'ociVersion':'1.0.0\\n'}",
+     "config.json: ociVersion: unsupported version \"1.0.0\\u000a\" (husk implements 1.3.0)"},
 };
 
 static void test_broken_inputs(void **state)
@@ -605,7 +604,8 @@ static void test_broken_inputs(void **state)
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		cleanup_free char *msg = parse_err(broken[i].json);
 		if (strcmp(msg, broken[i].msg) != 0)
-			fail_msg("input %s\n got: %s\nwant: %s", broken[i].json, msg, broken[i].msg);
+			fail_msg("input %s\n got: %s\nwant: %s", broken[i].json, msg,
+				 broken[i].msg);
 	}
 }
 
@@ -616,24 +616,24 @@ static void test_malformed_json(void **state)
 		const char *json;
 		const char *msg;
 	} cases[] = {
-		{ "{]", "config.json: invalid JSON: parse error: invalid object key (must be a string) "
-			"(near line 1, column 2)" },
-		{ "{\n  'ociVersion': '1.0.0',\n}",
-		  "config.json: invalid JSON: parse error: invalid object key (must be a string) "
-		  "(near line 3, column 1)" },
-		{ "{'ociVersion':'1.0.0'", "config.json: invalid JSON: parse error: premature EOF "
-					    "(near line 1, column 21)" },
-		{ "{'ociVersion':'1.0.0'} x",
-		  "config.json: invalid JSON: parse error: trailing garbage (near line 1, column 24)" },
-		{ "{'ociVersion':'1.0.0' 'x':1}",
-		  "config.json: invalid JSON: parse error: after key and value, inside map, I expect "
-		  "',' or '}' (near line 1, column 24)" },
-		{ "{/* c */'ociVersion':'1.0.0'}",
-		  "config.json: invalid JSON: lexical error: probable comment found in input text, "
-		  "comments are not enabled. (near line 1, column 1)" },
-		{ "{'ociVersion':'1.0.0','x':tru}",
-		  "config.json: invalid JSON: lexical error: invalid string in json text. "
-		  "(near line 1, column 29)" },
+	    {"{]", "config.json: invalid JSON: parse error: invalid object key (must be a string) "
+		   "(near line 1, column 2)"},
+	    {"{\n  'ociVersion': '1.0.0',\n}",
+	     "config.json: invalid JSON: parse error: invalid object key (must be a string) "
+	     "(near line 3, column 1)"},
+	    {"{'ociVersion':'1.0.0'", "config.json: invalid JSON: parse error: premature EOF "
+				      "(near line 1, column 21)"},
+	    {"{'ociVersion':'1.0.0'} x",
+	     "config.json: invalid JSON: parse error: trailing garbage (near line 1, column 24)"},
+	    {"{'ociVersion':'1.0.0' 'x':1}",
+	     "config.json: invalid JSON: parse error: after key and value, inside map, I expect "
+	     "',' or '}' (near line 1, column 24)"},
+	    {"{/* c */'ociVersion':'1.0.0'}",
+	     "config.json: invalid JSON: lexical error: probable comment found in input text, "
+	     "comments are not enabled. (near line 1, column 1)"},
+	    {"{'ociVersion':'1.0.0','x':tru}",
+	     "config.json: invalid JSON: lexical error: invalid string in json text. "
+	     "(near line 1, column 29)"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -647,7 +647,7 @@ static void test_malformed_json(void **state)
 static void test_hostile_text(void **state)
 {
 	(void)state;
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 
 	size_t depth = 100000;
@@ -701,13 +701,13 @@ static void test_hostile_text(void **state)
 static void test_unknown_properties_ignored(void **state)
 {
 	(void)state;
-	cleanup_spec husk_spec_t *spec = parse_ok(
-		"{'ociVersion':'1.3.0','future':{'a':[1,2,{'b':null}]},'windows':{'x':1},"
-		"'process':{'cwd':'/','user':{'uid':1,'gid':2,'sid':'S-1'},'newThing':true},"
-		"'root':{'path':'r','compression':'zstd'},"
-		"'linux':{'resources':{'oomScoreAdj':100,'memory':{'limit':5,'colour':'red'}},"
-		"'namespaces':[{'type':'pid','label':'x'}],'futureField':[]},"
-		"'mounts':[{'destination':'/x','extra':{}}]}");
+	cleanup_spec husk_spec_t *spec =
+	    parse_ok("{'ociVersion':'1.3.0','future':{'a':[1,2,{'b':null}]},'windows':{'x':1},"
+		     "'process':{'cwd':'/','user':{'uid':1,'gid':2,'sid':'S-1'},'newThing':true},"
+		     "'root':{'path':'r','compression':'zstd'},"
+		     "'linux':{'resources':{'oomScoreAdj':100,'memory':{'limit':5,'colour':'red'}},"
+		     "'namespaces':[{'type':'pid','label':'x'}],'futureField':[]},"
+		     "'mounts':[{'destination':'/x','extra':{}}]}");
 	assert_string_equal(spec->process->cwd, "/");
 	assert_int_equal(spec->process->user.uid, 1);
 	assert_int_equal(spec->process->user.gid, 2);
@@ -722,12 +722,12 @@ static void test_nulls_duplicates_and_edges(void **state)
 	(void)state;
 	/* null is absence; on duplicated keys the last wins; -0 is a valid unsigned zero. */
 	cleanup_spec husk_spec_t *spec = parse_ok(
-		"{'ociVersion':'1.3.0','hostname':'a','hostname':'b','domainname':null,"
-		"'process':{'cwd':'/','env':null,'user':{'uid':-0,'gid':4294967295,'umask':18}},"
-		"'annotations':{'k':'1','k':'2'},"
-		"'linux':{'resources':{'pids':{'limit':-1},'unified':{'memory.max':'max',"
-		"'io.weight':'100'}},'uidMappings':[],"
-		"'rootfsPropagation':'rprivate','timeOffsets':{'boottime':{}}}}");
+	    "{'ociVersion':'1.3.0','hostname':'a','hostname':'b','domainname':null,"
+	    "'process':{'cwd':'/','env':null,'user':{'uid':-0,'gid':4294967295,'umask':18}},"
+	    "'annotations':{'k':'1','k':'2'},"
+	    "'linux':{'resources':{'pids':{'limit':-1},'unified':{'memory.max':'max',"
+	    "'io.weight':'100'}},'uidMappings':[],"
+	    "'rootfsPropagation':'rprivate','timeOffsets':{'boottime':{}}}}");
 	assert_string_equal(spec->hostname, "b");
 	assert_null(spec->domainname);
 	assert_null(spec->process->env);
@@ -748,12 +748,12 @@ static void test_nulls_duplicates_and_edges(void **state)
 	assert_int_equal(spec->linux_->time_offsets[0].secs, 0);
 
 	/* Full-range values land exactly. */
-	cleanup_spec husk_spec_t *wide = parse_ok(
-		"{'ociVersion':'1.2.1-rc.1+build.5','process':{'cwd':'/','rlimits':[{'type':"
-		"'RLIMIT_CORE','soft':18446744073709551615,'hard':18446744073709551615}],"
-		"'oomScoreAdj':-1000},'linux':{'resources':{'memory':{'limit':"
-		"-9223372036854775808},'cpu':{'quota':9223372036854775807}},"
-		"'devices':[{'type':'p','path':'/dev/fifo'}]}}");
+	cleanup_spec husk_spec_t *wide =
+	    parse_ok("{'ociVersion':'1.2.1-rc.1+build.5','process':{'cwd':'/','rlimits':[{'type':"
+		     "'RLIMIT_CORE','soft':18446744073709551615,'hard':18446744073709551615}],"
+		     "'oomScoreAdj':-1000},'linux':{'resources':{'memory':{'limit':"
+		     "-9223372036854775808},'cpu':{'quota':9223372036854775807}},"
+		     "'devices':[{'type':'p','path':'/dev/fifo'}]}}");
 	assert_true(wide->process->rlimits[0].soft == UINT64_MAX);
 	assert_true(wide->process->oom_score_adj == -1000);
 	assert_true(wide->linux_->resources->memory->limit == INT64_MIN);
@@ -766,28 +766,28 @@ static void test_every_linux_field(void **state)
 {
 	(void)state;
 	cleanup_spec husk_spec_t *spec = parse_ok(
-		"{'ociVersion':'1.3.0','process':{'cwd':'/w','terminal':true,"
-		"'consoleSize':{'height':24,'width':80},'commandLine':'sh -c x',"
-		"'user':{'uid':1,'gid':1,'username':'u'},"
-		"'scheduler':{'policy':'SCHED_DEADLINE','nice':-5,'priority':0,"
-		"'flags':['SCHED_FLAG_RESET_ON_FORK'],'runtime':100,'deadline':200,'period':300},"
-		"'ioPriority':{'class':'IOPRIO_CLASS_RT','priority':3},"
-		"'execCPUAffinity':{'initial':'0-1','final':'2, 3'}},"
-		"'mounts':[{'destination':'/m','source':'/s','type':'none','options':['bind','idmap'],"
-		"'uidMappings':[{'containerID':0,'hostID':100,'size':10}],"
-		"'gidMappings':[{'containerID':0,'hostID':200,'size':20}]}],"
-		"'linux':{'netDevices':{'eth1':{'name':'e'}},"
-		"'intelRdt':{'closID':'c','l3CacheSchema':'L3:0=f','memBwSchema':'MB:0=50',"
-		"'schemata':['L2:0=1'],'enableMonitoring':true},"
-		"'memoryPolicy':{'mode':'MPOL_BIND','nodes':'0-1','flags':['MPOL_F_STATIC_NODES']},"
-		"'personality':{'domain':'LINUX32','flags':[]},"
-		"'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':1,"
-		"'flags':['SECCOMP_FILTER_FLAG_LOG'],'listenerPath':'/run/l.sock',"
-		"'listenerMetadata':'m','syscalls':[{'names':['kill'],'action':'SCMP_ACT_ERRNO',"
-		"'errnoRet':38,'args':[{'index':1,'value':9,'valueTwo':10,'op':'SCMP_CMP_EQ'}]}]},"
-		"'resources':{'cpu':{'idle':1},'network':{'priorities':[]},"
-		"'blockIO':{'throttleReadIOPSDevice':[{'major':1,'minor':2,'rate':3}],"
-		"'throttleWriteBpsDevice':[{'major':4,'minor':5,'rate':6}]}}}}");
+	    "{'ociVersion':'1.3.0','process':{'cwd':'/w','terminal':true,"
+	    "'consoleSize':{'height':24,'width':80},'commandLine':'sh -c x',"
+	    "'user':{'uid':1,'gid':1,'username':'u'},"
+	    "'scheduler':{'policy':'SCHED_DEADLINE','nice':-5,'priority':0,"
+	    "'flags':['SCHED_FLAG_RESET_ON_FORK'],'runtime':100,'deadline':200,'period':300},"
+	    "'ioPriority':{'class':'IOPRIO_CLASS_RT','priority':3},"
+	    "'execCPUAffinity':{'initial':'0-1','final':'2, 3'}},"
+	    "'mounts':[{'destination':'/m','source':'/s','type':'none','options':['bind','idmap'],"
+	    "'uidMappings':[{'containerID':0,'hostID':100,'size':10}],"
+	    "'gidMappings':[{'containerID':0,'hostID':200,'size':20}]}],"
+	    "'linux':{'netDevices':{'eth1':{'name':'e'}},"
+	    "'intelRdt':{'closID':'c','l3CacheSchema':'L3:0=f','memBwSchema':'MB:0=50',"
+	    "'schemata':['L2:0=1'],'enableMonitoring':true},"
+	    "'memoryPolicy':{'mode':'MPOL_BIND','nodes':'0-1','flags':['MPOL_F_STATIC_NODES']},"
+	    "'personality':{'domain':'LINUX32','flags':[]},"
+	    "'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':1,"
+	    "'flags':['SECCOMP_FILTER_FLAG_LOG'],'listenerPath':'/run/l.sock',"
+	    "'listenerMetadata':'m','syscalls':[{'names':['kill'],'action':'SCMP_ACT_ERRNO',"
+	    "'errnoRet':38,'args':[{'index':1,'value':9,'valueTwo':10,'op':'SCMP_CMP_EQ'}]}]},"
+	    "'resources':{'cpu':{'idle':1},'network':{'priorities':[]},"
+	    "'blockIO':{'throttleReadIOPSDevice':[{'major':1,'minor':2,'rate':3}],"
+	    "'throttleWriteBpsDevice':[{'major':4,'minor':5,'rate':6}]}}}}");
 	husk_process_t *p = spec->process;
 	assert_true(p->has_console_size);
 	assert_int_equal(p->console_height, 24);
@@ -850,7 +850,7 @@ static void test_every_linux_field(void **state)
 static void test_process_parse(void **state)
 {
 	(void)state;
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	cleanup_process husk_process_t *p = NULL;
 	cleanup_free char *ok = json_of("{'cwd':'/tmp','args':['ls','-l'],'env':['A=1'],"
 					"'capabilities':{'bounding':['CAP_KILL']}}");
@@ -874,7 +874,7 @@ static void test_process_parse(void **state)
 static void test_resources_parse(void **state)
 {
 	(void)state;
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	cleanup_resources husk_resources_t *r = NULL;
 	cleanup_free char *ok = json_of("{'memory':{'limit':1048576,'swap':-1},'pids':{'limit':10},"
 					"'cpu':{'cpus':'0'}}");
@@ -917,7 +917,7 @@ static void test_load_bundle(void **state)
 	(void)state;
 	char dir[] = "/tmp/husk-test-spec-XXXXXX";
 	char path[256], missing[300];
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 
 	assert_non_null(mkdtemp(dir));
@@ -959,27 +959,34 @@ static void test_load_bundle(void **state)
 
 /* ------------------------------------------------------------ default spec */
 
-static const char *const default_masked[] = {
-	"/proc/acpi",	     "/proc/asound",	    "/proc/kcore",  "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/sys/firmware",     "/proc/scsi",	    "/sys/devices/virtual/powercap", NULL
-};
+static const char *const default_masked[] = {"/proc/acpi",
+					     "/proc/asound",
+					     "/proc/kcore",
+					     "/proc/keys",
+					     "/proc/latency_stats",
+					     "/proc/timer_list",
+					     "/proc/timer_stats",
+					     "/proc/sched_debug",
+					     "/sys/firmware",
+					     "/proc/scsi",
+					     "/sys/devices/virtual/powercap",
+					     NULL};
 
 static void check_default_common(husk_spec_t *spec)
 {
-	static const char *const caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-					    NULL };
+	static const char *const caps[] = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+					   NULL};
 	husk_process_t *p = spec->process;
 
 	assert_string_equal(spec->oci_version, "1.3.0");
 	assert_true(p->terminal);
 	assert_int_equal(p->user.uid, 0);
 	assert_int_equal(p->user.gid, 0);
-	assert_strv(p->args, p->args_len, (const char *const[]){ "sh", NULL });
+	assert_strv(p->args, p->args_len, (const char *const[]){"sh", NULL});
 	assert_strv(p->env, p->env_len,
 		    (const char *const[]){
-			    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			    "TERM=xterm", NULL });
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"TERM=xterm", NULL});
 	assert_string_equal(p->cwd, "/");
 	assert_strv(p->capabilities->bounding, p->capabilities->bounding_len, caps);
 	assert_strv(p->capabilities->effective, p->capabilities->effective_len, caps);
@@ -1003,8 +1010,8 @@ static void check_default_common(husk_spec_t *spec)
 	assert_string_equal(spec->mounts[5].destination, "/sys");
 	assert_strv(spec->linux_->masked_paths, spec->linux_->masked_paths_len, default_masked);
 	assert_strv(spec->linux_->readonly_paths, spec->linux_->readonly_paths_len,
-		    (const char *const[]){ "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					   "/proc/sysrq-trigger", NULL });
+		    (const char *const[]){"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					  "/proc/sysrq-trigger", NULL});
 	assert_null(spec->hooks);
 	assert_null(spec->annotations);
 }
@@ -1012,7 +1019,7 @@ static void check_default_common(husk_spec_t *spec)
 static husk_spec_t *parse_default(bool rootless, uint32_t uid, uint32_t gid)
 {
 	cleanup_free char *text = husk_spec_default_json(rootless, uid, gid);
-	husk_error_t err = { 0 };
+	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
 	assert_non_null(text);
 	/* Pretty-printed with two-space indentation, ends with a newline. */
@@ -1031,11 +1038,11 @@ static void test_default_spec(void **state)
 
 	assert_int_equal(spec->mounts_len, 7);
 	assert_strv(spec->mounts[2].options, spec->mounts[2].options_len,
-		    (const char *const[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", "gid=5", NULL });
+		    (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					  "mode=0620", "gid=5", NULL});
 	assert_string_equal(spec->mounts[5].type, "sysfs");
 	assert_strv(spec->mounts[5].options, spec->mounts[5].options_len,
-		    (const char *const[]){ "nosuid", "noexec", "nodev", "ro", NULL });
+		    (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL});
 	assert_string_equal(spec->mounts[6].destination, "/sys/fs/cgroup");
 	assert_string_equal(spec->mounts[6].type, "cgroup");
 
@@ -1046,7 +1053,7 @@ static void test_default_spec(void **state)
 	assert_false(l->resources->devices[0].allow);
 	assert_string_equal(l->resources->devices[0].access, "rwm");
 	assert_null(l->resources->devices[0].type);
-	static const char *const ns[] = { "pid", "network", "ipc", "uts", "mount", "cgroup" };
+	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
 	assert_int_equal(l->namespaces_len, 6);
 	for (size_t i = 0; i < 6; i++)
 		assert_string_equal(l->namespaces[i].type, ns[i]);
@@ -1061,12 +1068,12 @@ static void test_default_spec_rootless(void **state)
 
 	assert_int_equal(spec->mounts_len, 6);
 	assert_strv(spec->mounts[2].options, spec->mounts[2].options_len,
-		    (const char *const[]){ "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", NULL });
+		    (const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+					  "mode=0620", NULL});
 	assert_string_equal(spec->mounts[5].source, "/sys");
 	assert_string_equal(spec->mounts[5].type, "none");
 	assert_strv(spec->mounts[5].options, spec->mounts[5].options_len,
-		    (const char *const[]){ "rbind", "nosuid", "noexec", "nodev", "ro", NULL });
+		    (const char *const[]){"rbind", "nosuid", "noexec", "nodev", "ro", NULL});
 	for (size_t i = 0; i < spec->mounts_len; i++)
 		assert_string_not_equal(spec->mounts[i].type, "cgroup");
 
@@ -1145,26 +1152,26 @@ int main(int argc, char **argv)
 	}
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_fixtures_parse),
-		cmocka_unit_test(test_minimal),
-		cmocka_unit_test(test_spec_example_process),
-		cmocka_unit_test(test_spec_example_mounts_hooks),
-		cmocka_unit_test(test_spec_example_linux),
-		cmocka_unit_test(test_spec_example_resources),
-		cmocka_unit_test(test_netdevice_rdma_order),
-		cmocka_unit_test(test_bad_fixtures),
-		cmocka_unit_test(test_broken_inputs),
-		cmocka_unit_test(test_malformed_json),
-		cmocka_unit_test(test_hostile_text),
-		cmocka_unit_test(test_unknown_properties_ignored),
-		cmocka_unit_test(test_nulls_duplicates_and_edges),
-		cmocka_unit_test(test_every_linux_field),
-		cmocka_unit_test(test_process_parse),
-		cmocka_unit_test(test_resources_parse),
-		cmocka_unit_test(test_load_bundle),
-		cmocka_unit_test(test_default_spec),
-		cmocka_unit_test(test_default_spec_rootless),
-		cmocka_unit_test(test_default_spec_schema),
+	    cmocka_unit_test(test_good_fixtures_parse),
+	    cmocka_unit_test(test_minimal),
+	    cmocka_unit_test(test_spec_example_process),
+	    cmocka_unit_test(test_spec_example_mounts_hooks),
+	    cmocka_unit_test(test_spec_example_linux),
+	    cmocka_unit_test(test_spec_example_resources),
+	    cmocka_unit_test(test_netdevice_rdma_order),
+	    cmocka_unit_test(test_bad_fixtures),
+	    cmocka_unit_test(test_broken_inputs),
+	    cmocka_unit_test(test_malformed_json),
+	    cmocka_unit_test(test_hostile_text),
+	    cmocka_unit_test(test_unknown_properties_ignored),
+	    cmocka_unit_test(test_nulls_duplicates_and_edges),
+	    cmocka_unit_test(test_every_linux_field),
+	    cmocka_unit_test(test_process_parse),
+	    cmocka_unit_test(test_resources_parse),
+	    cmocka_unit_test(test_load_bundle),
+	    cmocka_unit_test(test_default_spec),
+	    cmocka_unit_test(test_default_spec_rootless),
+	    cmocka_unit_test(test_default_spec_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
