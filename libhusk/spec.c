@@ -1569,9 +1569,9 @@ static bool parse_semver_major(const char *v, unsigned long *major)
 static int check_oci_version(struct walker *w, const char *version)
 {
 	unsigned long major = 0;
-	/* 1.x is compatible by SemVer; 0.x drafts are accepted because the spec's own
-	 * examples (schema/test/config/good/spec-example.json) still say "0.5.0-dev". */
-	if (parse_semver_major(version, &major) && major <= 1)
+	/* 1.x is compatible by SemVer; 0.x drafts predate the stable format and are refused
+	 * (features.json says ociVersionMin 1.0.0). */
+	if (parse_semver_major(version, &major) && major == 1)
 		return 0;
 	cleanup_free char *q = quote(version);
 	size_t mark = path_push_key(w, "ociVersion");

@@ -294,8 +294,8 @@ typedef struct {
 	size_t devices_len;
 	husk_memory_t *memory;
 	husk_cpu_t *cpu;
-	bool has_pids_limit; /* pids object present */
-	int64_t pids_limit;  /* <= 0 means unlimited ("max") */
+	bool has_pids_limit; /* pids.limit present */
+	int64_t pids_limit;  /* < 0: unlimited ("max"); 0 is a real limit (config-linux.md) */
 	husk_blkio_t *block_io;
 	husk_hugepage_limit_t *hugepage_limits;
 	size_t hugepage_limits_len;

@@ -6,11 +6,12 @@
  *
  *   ocitest-probe report            one JSON object: ids, groups, umask, cwd, caps,
  *                                   no_new_privs, seccomp, rlimits, hostname, domainname,
- *                                   oom_score_adj, personality, isatty, env, args
+ *                                   oom_score_adj, personality, isatty, uid/gid maps,
+ *                                   cgroup, namespaces, open fds, env, args
  *   ocitest-probe stat PATH...      one JSON object per path: type, major, minor, mode,
  *                                   uid, gid (or errno)
- *   ocitest-probe access PATH r|w   tries open(2) for reading or writing; prints "ok" or
- *                                   the errno name
+ *   ocitest-probe access PATH r|w.. tries open(2) for reading or writing, per pair;
+ *                                   prints {"PATH:r": "ok" or the errno name, ...}
  *   ocitest-probe syscall NAME      calls getcwd/chmod/mkdir directly through syscall(2)
  *                                   and prints "ok" or the errno number, to see seccomp
  *   ocitest-probe write PATH TEXT   creates PATH containing TEXT
@@ -19,6 +20,7 @@
  * container is killed right after.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -196,6 +198,61 @@ static void report_file_first_line(struct buf *b, const char *key, const char *p
 	buf_add(b, ",");
 }
 
+static void report_namespaces(struct buf *b)
+{
+	static const char *const names[] = { "cgroup", "ipc", "mnt", "net", "pid",
+					     "time", "user", "uts" };
+
+	buf_add(b, "\"ns\":{");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[64], target[128];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		buf_add(b, "%s\"%s\":", i ? "," : "", names[i]);
+		buf_add_json_string(b, target);
+	}
+	buf_add(b, "},");
+}
+
+/* The fds open in this process, minus the one opendir() itself uses to list them. */
+static void report_fds(struct buf *b)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+	int first = 1;
+
+	buf_add(b, "\"fds\":[");
+	if (dir) {
+		while ((de = readdir(dir)) != NULL) {
+			if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(dir))
+				continue;
+			buf_add(b, "%s%s", first ? "" : ",", de->d_name);
+			first = 0;
+		}
+		closedir(dir);
+	}
+	buf_add(b, "],");
+}
+
+static void report_file(struct buf *b, const char *key, const char *path)
+{
+	char data[4096];
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, data, sizeof(data) - 1);
+		close(fd);
+	}
+	data[n > 0 ? n : 0] = '\0';
+	buf_add(b, "\"%s\":", key);
+	buf_add_json_string(b, data);
+	buf_add(b, ",");
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	static struct buf b;
@@ -225,6 +282,11 @@ static int cmd_report(int argc, char **argv)
 		buf_add(&b, ",");
 	}
 	report_file_first_line(&b, "oom_score_adj", "/proc/self/oom_score_adj");
+	report_file(&b, "uid_map", "/proc/self/uid_map");
+	report_file(&b, "gid_map", "/proc/self/gid_map");
+	report_file(&b, "cgroup", "/proc/self/cgroup");
+	report_namespaces(&b);
+	report_fds(&b);
 	buf_add(&b, "\"personality\":%d,", personality(0xffffffff));
 	buf_add(&b, "\"isatty\":[%d,%d,%d],", isatty(0), isatty(1), isatty(2));
 	report_string_list(&b, "env", environ, -1);
@@ -282,24 +344,34 @@ static int cmd_stat(int argc, char **argv)
 	return 0;
 }
 
-static void print_result(int rc)
+static const char *errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+
+	return name ? name : "EUNKNOWN";
+}
+
+/* PATH MODE pairs; prints {"PATH:MODE":"ok"|"EACCES",...}. */
+static int cmd_access(int argc, char **argv)
 {
 	static struct buf b;
 
-	if (rc < 0)
-		buf_add(&b, "%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "EUNKNOWN");
-	else
-		buf_add(&b, "ok\n");
+	buf_add(&b, "{");
+	for (int i = 0; i + 1 < argc; i += 2) {
+		int fd = open(argv[i], (strcmp(argv[i + 1], "w") == 0 ? O_WRONLY : O_RDONLY) |
+					       O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		char key[4200];
+
+		snprintf(key, sizeof(key), "%s:%s", argv[i], argv[i + 1]);
+		buf_add(&b, "%s", i ? "," : "");
+		buf_add_json_string(&b, key);
+		buf_add(&b, ":");
+		buf_add_json_string(&b, fd < 0 ? errno_name(errno) : "ok");
+		if (fd >= 0)
+			close(fd);
+	}
+	buf_add(&b, "}\n");
 	buf_flush(&b);
-}
-
-static int cmd_access(const char *path, const char *how)
-{
-	int fd = open(path, (strcmp(how, "w") == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
-
-	print_result(fd);
-	if (fd >= 0)
-		close(fd);
 	return 0;
 }
 
@@ -335,7 +407,10 @@ static int cmd_write(const char *path, const char *text)
 	size_t len = strlen(text);
 
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-		print_result(-1);
+		static struct buf b;
+
+		buf_add(&b, "write %s: %s\n", path, errno_name(errno));
+		buf_flush(&b);
 		return 1;
 	}
 	close(fd);
@@ -344,7 +419,7 @@ static int cmd_write(const char *path, const char *text)
 
 static int usage(void)
 {
-	static const char msg[] = "usage: ocitest-probe report | stat PATH... | access PATH r|w "
+	static const char msg[] = "usage: ocitest-probe report | stat PATH... | access [PATH r|w]... "
 				  "| syscall NAME | write PATH TEXT\n";
 
 	if (write(2, msg, sizeof(msg) - 1) < 0)
@@ -360,8 +435,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc, argv);
 	if (strcmp(argv[1], "stat") == 0)
 		return cmd_stat(argc - 2, argv + 2);
-	if (strcmp(argv[1], "access") == 0 && argc == 4)
-		return cmd_access(argv[2], argv[3]);
+	if (strcmp(argv[1], "access") == 0)
+		return cmd_access(argc - 2, argv + 2);
 	if (strcmp(argv[1], "syscall") == 0 && argc == 3)
 		return cmd_syscall(argv[2]);
 	if (strcmp(argv[1], "write") == 0 && argc == 4)

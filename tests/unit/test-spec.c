@@ -75,12 +75,22 @@ static char *read_fixture(const char *dir, const char *name, size_t *len)
 	return text;
 }
 
+/* The spec's spec-example.json still carries the draft version "0.5.0-dev", which husk
+ * refuses (major must be 1): its fields are tested with the version made "1.0.0-dev". */
+static void make_draft_v1(char *text)
+{
+	char *v = strstr(text, "\"0.5.0-dev\"");
+	if (v)
+		v[1] = '1', v[3] = '0';
+}
+
 static husk_spec_t *parse_fixture(const char *dir, const char *name)
 {
 	size_t len;
 	cleanup_free char *text = read_fixture(dir, name, &len);
 	husk_error_t err = {0};
 	husk_spec_t *spec = NULL;
+	make_draft_v1(text);
 	if (husk_spec_parse(text, len, "config.json", &spec, &err) < 0)
 		fail_msg("%s/%s: %s", dir, name, husk_error_msg(&err));
 	return spec;
@@ -113,6 +123,19 @@ static void test_good_fixtures_parse(void **state)
 	}
 }
 
+static void test_spec_example_draft_version_refused(void **state)
+{
+	size_t len;
+	cleanup_free char *text = read_fixture("good", "spec-example.json", &len);
+	cleanup_error husk_error_t err = {0};
+	husk_spec_t *spec = NULL;
+	(void)state;
+	assert_int_equal(husk_spec_parse(text, len, "config.json", &spec, &err), -1);
+	assert_null(spec);
+	assert_string_equal(husk_error_msg(&err), "config.json: ociVersion: unsupported version "
+						  "\"0.5.0-dev\" (husk implements 1.3.0)");
+}
+
 static void test_minimal(void **state)
 {
 	(void)state;
@@ -143,7 +166,7 @@ static void test_spec_example_process(void **state)
 	cleanup_spec husk_spec_t *spec = parse_fixture("good", "spec-example.json");
 	husk_process_t *p = spec->process;
 
-	assert_string_equal(spec->oci_version, "0.5.0-dev");
+	assert_string_equal(spec->oci_version, "1.0.0-dev");
 	assert_string_equal(spec->hostname, "slartibartfast");
 	assert_string_equal(spec->domainname, "foobarbaz.test");
 	assert_true(spec->root->readonly);
@@ -1153,6 +1176,7 @@ int main(int argc, char **argv)
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_fixtures_parse),
+	    cmocka_unit_test(test_spec_example_draft_version_refused),
 	    cmocka_unit_test(test_minimal),
 	    cmocka_unit_test(test_spec_example_process),
 	    cmocka_unit_test(test_spec_example_mounts_hooks),
