@@ -14,18 +14,9 @@
 
 const char *husk_build_features(void)
 {
-	return "+SECCOMP +CAP +YAJL"
-#ifdef HAVE_SYSTEMD
-	       " +SYSTEMD"
-#else
-	       " -SYSTEMD"
-#endif
-#ifdef HAVE_CRIU
-	       " +CRIU"
-#else
-	       " -CRIU"
-#endif
-		;
+	/* A library found by configure is not a feature: +SYSTEMD and +CRIU appear once the
+	 * systemd cgroup driver and checkpoint/restore exist. */
+	return "+SECCOMP +CAP +YAJL -SYSTEMD -CRIU";
 }
 
 static const char *const hook_names[] = {"prestart",	  "createRuntime", "createContainer",
