@@ -35,8 +35,9 @@ int husk_container_create(const husk_create_opts_t *o, husk_created_t *out, husk
 int husk_container_start(const char *root, const char *id, husk_error_t *err);
 
 /* `run`: create + start; detach: return at once; otherwise wait (forwarding signals, relaying
- * the terminal), delete the container, and store the exit status (128+N for a signal). */
-int husk_container_run(const husk_create_opts_t *o, bool detach, int *exit_status,
+ * the terminal), delete the container unless keep, and store the exit status (128+N for a
+ * signal). */
+int husk_container_run(const husk_create_opts_t *o, bool detach, bool keep, int *exit_status,
 		       husk_error_t *err);
 
 int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err);

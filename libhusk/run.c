@@ -94,7 +94,7 @@ int husk_wait_foreground(pid_t pid, int pty_master, int *exit_status)
 	return 0;
 }
 
-int husk_container_run(const husk_create_opts_t *o, bool detach, int *exit_status,
+int husk_container_run(const husk_create_opts_t *o, bool detach, bool keep, int *exit_status,
 		       husk_error_t *err)
 {
 	husk_create_opts_t co = *o;
@@ -117,7 +117,7 @@ int husk_container_run(const husk_create_opts_t *o, bool detach, int *exit_statu
 		return 0;
 	}
 	husk_wait_foreground(created.pid, created.pty_master, exit_status);
-	if (husk_container_delete(o->root, o->id, true, &del_err) < 0)
+	if (!keep && husk_container_delete(o->root, o->id, true, &del_err) < 0)
 		husk_warn("%s", husk_error_msg(&del_err));
 	return 0;
 }

@@ -36,11 +36,17 @@ int cmd_kill(int argc, char **argv, const husk_globals_t *g);
 int cmd_delete(int argc, char **argv, const husk_globals_t *g);
 int cmd_ps(int argc, char **argv, const husk_globals_t *g);
 int cmd_exec(int argc, char **argv, const husk_globals_t *g);
+int cmd_pause(int argc, char **argv, const husk_globals_t *g);
+int cmd_resume(int argc, char **argv, const husk_globals_t *g);
+int cmd_update(int argc, char **argv, const husk_globals_t *g);
+int cmd_events(int argc, char **argv, const husk_globals_t *g);
 
 /* Print the error (stderr text line + log file line) and return 1. */
 int cli_fail(const husk_error_t *err);
 /* A usage error: "husk CMD: msg" plus a hint; returns 1. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The option every command takes, printed last in --help. */
+void cli_help_footer(void);
 /* getopt returned '?': name the option it choked on (argv[optind - 1]). */
 int cli_bad_option(const char *cmd, char **argv);
 /* Exactly n positional args are required after options; else a usage error. */

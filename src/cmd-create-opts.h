@@ -7,8 +7,9 @@
 #include "cli.h"
 #include "libhusk/container.h"
 
-/* Returns 0 when o is filled, 1 after printing a usage error. detach NULL: no --detach. */
+/* Returns 0 when o is filled, 1 after printing a usage error.
+ * detach/keep NULL: the command has no --detach/--keep (create). */
 int parse_create_opts(int argc, char **argv, const husk_globals_t *g, husk_create_opts_t *o,
-		      bool *detach);
+		      bool *detach, bool *keep);
 
 #endif

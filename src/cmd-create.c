@@ -23,6 +23,8 @@ static void create_usage(const char *cmd, FILE *f)
 		"      --no-pivot           use MS_MOVE + chroot instead of pivot_root\n"
 		"      --no-new-keyring     keep the caller's session keyring\n"
 		"      --preserve-fds N     pass N extra fds (from fd 3) to the process\n"
+		"      --no-subreaper       accepted for runc compatibility (husk never\n"
+		"                           becomes a subreaper)\n"
 		"%s"
 		"  -h, --help               show this help\n",
 		cmd,
@@ -30,11 +32,13 @@ static void create_usage(const char *cmd, FILE *f)
 		      "forwards signals, deletes the container when it exits and exits with its\n"
 		      "status (128+N when killed by signal N)."
 		    : "Create a container: its process waits until 'husk start'.",
-		run ? "  -d, --detach             return once the container is started\n" : "");
+		run ? "  -d, --detach             return once the container is started\n"
+		      "      --keep               do not delete the container when it exits\n"
+		    : "");
 }
 
 int parse_create_opts(int argc, char **argv, const husk_globals_t *g, husk_create_opts_t *o,
-		      bool *detach)
+		      bool *detach, bool *keep)
 {
 	static const struct option opts[] = {
 		{"bundle", required_argument, NULL, 'b'},
@@ -87,8 +91,12 @@ int parse_create_opts(int argc, char **argv, const husk_globals_t *g, husk_creat
 			*detach = true;
 			break;
 		case 'S':
+			/* runc's option; husk's foreground run waits for its own child. */
+			break;
 		case 'k':
-			/* runc options engines pass; husk's foreground run needs neither. */
+			if (keep == NULL)
+				return cli_usage_error(cmd, "unknown option --keep");
+			*keep = true;
 			break;
 		case 'h':
 			create_usage(cmd, stdout);
@@ -108,7 +116,7 @@ int cmd_create(int argc, char **argv, const husk_globals_t *g)
 	husk_create_opts_t o;
 	husk_error_t err = {0};
 
-	if (parse_create_opts(argc, argv, g, &o, NULL))
+	if (parse_create_opts(argc, argv, g, &o, NULL, NULL))
 		return 1;
 	if (husk_container_create(&o, NULL, &err) < 0)
 		return cli_fail(&err);

@@ -25,7 +25,10 @@ int cmd_delete(int argc, char **argv, const husk_globals_t *g)
 		case 'h':
 			printf("Usage: husk [GLOBAL OPTIONS] delete [--force] CONTAINER-ID\n\n"
 			       "Delete a stopped or created container: its cgroup, its state, and\n"
-			       "the poststop hooks. --force kills a running container first.\n");
+			       "the poststop hooks.\n\n"
+			       "Options:\n"
+			       "  -f, --force              kill a running or paused container first\n");
+			cli_help_footer();
 			exit(0);
 		default:
 			return cli_bad_option("delete", argv);

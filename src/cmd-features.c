@@ -19,7 +19,9 @@ int cmd_features(int argc, char **argv, const husk_globals_t *g)
 		if (c != 'h')
 			return cli_bad_option("features", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] features\n\n"
-		       "Print the features of this build as JSON (runtime-spec features.md).\n");
+		       "Print the features of this build as JSON (runtime-spec features.md).\n\n"
+		       "Options:\n");
+		cli_help_footer();
 		exit(0);
 	}
 	if (cli_require_args("features", argc - optind, 0, ""))

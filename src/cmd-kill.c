@@ -28,7 +28,10 @@ int cmd_kill(int argc, char **argv, const husk_globals_t *g)
 			printf("Usage: husk [GLOBAL OPTIONS] kill [--all] CONTAINER-ID [SIGNAL]\n\n"
 			       "Send SIGNAL (default SIGTERM; a name like KILL or SIGKILL, or a "
 			       "number)\nto the container's init process, or with --all to every "
-			       "process in its cgroup.\n");
+			       "process in its cgroup.\n\n"
+			       "Options:\n"
+			       "  -a, --all                signal every process of the container\n");
+			cli_help_footer();
 			exit(0);
 		default:
 			return cli_bad_option("kill", argv);

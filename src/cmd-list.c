@@ -78,8 +78,12 @@ int cmd_list(int argc, char **argv, const husk_globals_t *g)
 			quiet = true;
 			break;
 		case 'h':
-			printf("Usage: husk [GLOBAL OPTIONS] list [--format table|json] [-q]\n\n"
-			       "List the containers under --root.\n");
+			printf("Usage: husk [GLOBAL OPTIONS] list [OPTIONS]\n\n"
+			       "List the containers under --root.\n\n"
+			       "Options:\n"
+			       "  -f, --format FORMAT      table (default) or json\n"
+			       "  -q, --quiet              print only the ids\n");
+			cli_help_footer();
 			exit(0);
 		default:
 			return cli_bad_option("list", argv);

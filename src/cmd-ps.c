@@ -46,8 +46,11 @@ int cmd_ps(int argc, char **argv, const husk_globals_t *g)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h':
-			printf("Usage: husk [GLOBAL OPTIONS] ps [--format table|json] CONTAINER-ID\n\n"
-			       "List the host pids of the container's processes.\n");
+			printf("Usage: husk [GLOBAL OPTIONS] ps [OPTIONS] CONTAINER-ID\n\n"
+			       "List the host pids of the container's processes.\n\n"
+			       "Options:\n"
+			       "  -f, --format FORMAT      table (default) or json\n");
+			cli_help_footer();
 			exit(0);
 		default:
 			return cli_bad_option("ps", argv);

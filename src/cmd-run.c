@@ -9,12 +9,12 @@ int cmd_run(int argc, char **argv, const husk_globals_t *g)
 {
 	husk_create_opts_t o;
 	husk_error_t err = {0};
-	bool detach = false;
+	bool detach = false, keep = false;
 	int status = 0;
 
-	if (parse_create_opts(argc, argv, g, &o, &detach))
+	if (parse_create_opts(argc, argv, g, &o, &detach, &keep))
 		return 1;
-	if (husk_container_run(&o, detach, &status, &err) < 0)
+	if (husk_container_run(&o, detach, keep, &status, &err) < 0)
 		return cli_fail(&err);
 	return status;
 }

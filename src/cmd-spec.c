@@ -40,8 +40,12 @@ int cmd_spec(int argc, char **argv, const husk_globals_t *g)
 			printf("Usage: husk [GLOBAL OPTIONS] spec [--bundle DIR] [--rootless]\n\n"
 			       "Write a default config.json (runtime-spec %s) into DIR (default: "
 			       "the current\ndirectory). --rootless writes the variant with a user "
-			       "namespace mapping\nthe caller's ids.\n",
+			       "namespace mapping\nthe caller's ids.\n\n"
+			       "Options:\n"
+			       "  -b, --bundle DIR         where to write config.json\n"
+			       "      --rootless           the rootless variant\n",
 			       HUSK_OCI_VERSION);
+			cli_help_footer();
 			exit(0);
 		default:
 			return cli_bad_option("spec", argv);

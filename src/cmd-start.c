@@ -18,7 +18,9 @@ int cmd_start(int argc, char **argv, const husk_globals_t *g)
 		if (c != 'h')
 			return cli_bad_option("start", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] start CONTAINER-ID\n\n"
-		       "Start the user process of a created container (exactly once).\n");
+		       "Start the user process of a created container (exactly once).\n\n"
+		       "Options:\n");
+		cli_help_footer();
 		exit(0);
 	}
 	if (cli_require_args("start", argc - optind, 1, "container id"))

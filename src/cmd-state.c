@@ -19,7 +19,9 @@ int cmd_state(int argc, char **argv, const husk_globals_t *g)
 		if (c != 'h')
 			return cli_bad_option("state", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] state CONTAINER-ID\n\n"
-		       "Print the state of a container as JSON (runtime-spec \"State\").\n");
+		       "Print the state of a container as JSON (runtime-spec \"State\").\n\n"
+		       "Options:\n");
+		cli_help_footer();
 		exit(0);
 	}
 	if (cli_require_args("state", argc - optind, 1, "container id"))

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,24 @@ static void write_json_line(int fd, const char *level, const char *msg, const ch
 	husk_write_all(fd, line, len);
 }
 
+/* logrus-style: time="..." level=... msg="..." with quotes and backslashes escaped. */
+static void write_text_line(int fd, const char *level, const char *msg, const char *time)
+{
+	size_t n = strlen(msg);
+	cleanup_free char *esc = malloc(n * 2 + 1);
+	char *o = esc;
+
+	if (esc == NULL)
+		return;
+	for (const char *p = msg; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			*o++ = '\\';
+		*o++ = *p == '\n' ? ' ' : *p;
+	}
+	*o = '\0';
+	dprintf(fd, "time=\"%s\" level=%s msg=\"%s\"\n", time, level, esc);
+}
+
 void husk_log(const char *level, const char *msg)
 {
 	cleanup_free char *now = NULL;
@@ -57,7 +76,7 @@ void husk_log(const char *level, const char *msg)
 	if (log_json)
 		write_json_line(log_fd, level, msg, now);
 	else
-		dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", now, level, msg);
+		write_text_line(log_fd, level, msg, now);
 }
 
 void husk_log_warning_handler(const char *msg)

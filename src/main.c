@@ -24,6 +24,10 @@ static const husk_command_t commands[] = {
 	{"state", cmd_state, "print the state of a container"},
 	{"list", cmd_list, "list the containers under --root"},
 	{"ps", cmd_ps, "list the processes of a container"},
+	{"pause", cmd_pause, "freeze every process of a running container"},
+	{"resume", cmd_resume, "thaw a paused container"},
+	{"update", cmd_update, "change the resource limits of a container"},
+	{"events", cmd_events, "print resource usage and OOM events of a container"},
 	{"spec", cmd_spec, "write a default config.json"},
 	{"features", cmd_features, "print what this build of husk supports"},
 	{NULL, NULL, NULL},
@@ -80,6 +84,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	cli_fail(&err);
 	husk_error_clear(&err);
 	return 1;
+}
+
+void cli_help_footer(void)
+{
+	printf("  -h, --help               show this help\n");
 }
 
 int cli_bad_option(const char *cmd, char **argv)

@@ -82,6 +82,18 @@ def proc_cgroup(pid):
     return sorted(Path(f"/proc/{pid}/cgroup").read_text().splitlines())
 
 
+def make_traversable(path):
+    """o+x on path and every parent below /: a user namespace's root (host uid 100000)
+    must be able to reach the bundle, and pytest's tmp dirs are 0700."""
+    path = Path(path).resolve()
+    for p in [path, *path.parents]:
+        if p == Path("/"):
+            break
+        mode = p.stat().st_mode & 0o7777
+        if mode & 0o001 == 0:
+            p.chmod(mode | 0o001)
+
+
 def add_bind(config, host_dir, dest=None, readonly=False):
     """Bind-mount host_dir into the container at dest (default: the same path), so that
     files the container writes there can be read from the host after husk exits."""
