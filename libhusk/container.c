@@ -178,19 +178,23 @@ static int child_wait_for_start(child_ctx_t *c, husk_error_t *err)
 	return 0;
 }
 
+/* The notify fd goes to the runtime side, which reaches listenerPath in the host's mount
+ * namespace (the container's view has no such path). */
 static int child_load_seccomp(child_ctx_t *c, husk_error_t *err)
 {
 	const husk_spec_t *spec = c->spec;
-	int notify_fd = -1;
+	cleanup_close int notify_fd = -1;
+	husk_sync_msg_t m;
 
 	if (spec->linux_ == NULL || spec->linux_->seccomp == NULL)
 		return 0;
 	if (husk_seccomp_load(spec->linux_->seccomp, &notify_fd, err) < 0)
 		return -1;
-	if (notify_fd >= 0 &&
-	    husk_seccomp_send_listener(spec, c->o->id, c->bundle, c->host_pid, notify_fd, err) < 0)
+	if (notify_fd < 0)
+		return 0;
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_SECCOMP_FD, 0, notify_fd, err) < 0)
 		return -1;
-	return 0;
+	return husk_sync_expect(c->sync_fd, HUSK_SYNC_SECCOMP_DONE, &m, NULL, err);
 }
 
 static int child_process_early(child_ctx_t *c, husk_error_t *err)
@@ -235,12 +239,19 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 		return -1;
 	if (child_process_early(c, err) < 0 || child_cwd(spec->process, err) < 0)
 		return -1;
+	if (husk_exec_lookup_check(spec->process, err) < 0)
+		return -1;
 	/* Without no_new_privs only CAP_SYS_ADMIN allows a filter: load it while we have it. */
 	if (!spec->process->no_new_privileges && child_load_seccomp(c, err) < 0)
 		return -1;
 	if (husk_process_set_identity(spec->process, err) < 0)
 		return -1;
-	return husk_exec_lookup_check(spec->process, err);
+	/* With it, the filter comes last before the exec barrier, as close to execve as we can
+	 * while the sync socket still carries the notify fd and errors back to `create`. */
+	if (spec->process->no_new_privileges &&
+	    (husk_process_no_new_privs(err) < 0 || child_load_seccomp(c, err) < 0))
+		return -1;
+	return 0;
 }
 
 static int child_after_start(child_ctx_t *c, husk_error_t *err)
@@ -253,10 +264,6 @@ static int child_after_start(child_ctx_t *c, husk_error_t *err)
 		cleanup_free char *state =
 			husk_hook_state_json(spec, c->o->id, c->bundle, c->host_pid, "created");
 		if (husk_hooks_run(&spec->hooks->start_container, "startContainer", state, err) < 0)
-			return -1;
-	}
-	if (spec->process->no_new_privileges) {
-		if (husk_process_no_new_privs(err) < 0 || child_load_seccomp(c, err) < 0)
 			return -1;
 	}
 	husk_close_fds_from(3 + c->kept_fds);
@@ -307,6 +314,28 @@ static int resolve_rootfs(const husk_spec_t *spec, const char *bundle, char **ou
 	return 0;
 }
 
+/* A NOTIFY rule needs somebody listening on the host: check before anything exists. */
+static int validate_seccomp_listener(const husk_seccomp_t *s, husk_error_t *err)
+{
+	bool notify = false;
+	struct stat st;
+
+	for (size_t i = 0; i < s->syscalls_len; i++)
+		if (s->syscalls[i].action && strcmp(s->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0)
+			notify = true;
+	if (!notify)
+		return 0;
+	if (s->listener_path == NULL)
+		return husk_error_set(err, 0, "linux.seccomp.listenerPath: required with "
+					      "SCMP_ACT_NOTIFY");
+	if (stat(s->listener_path, &st) < 0)
+		return husk_error_errno(err, "linux.seccomp.listenerPath: \"%s\"", s->listener_path);
+	if (!S_ISSOCK(st.st_mode))
+		return husk_error_set(err, ENOTSOCK, "linux.seccomp.listenerPath: \"%s\"",
+				      s->listener_path);
+	return 0;
+}
+
 static int validate_config(const husk_spec_t *spec, const husk_create_opts_t *o,
 			   husk_error_t *err)
 {
@@ -325,7 +354,8 @@ static int validate_config(const husk_spec_t *spec, const husk_create_opts_t *o,
 	if (husk_process_validate(spec->process, err) < 0)
 		return -1;
 	if (spec->linux_ && spec->linux_->seccomp &&
-	    husk_seccomp_validate(spec->linux_->seccomp, err) < 0)
+	    (husk_seccomp_validate(spec->linux_->seccomp, err) < 0 ||
+	     validate_seccomp_listener(spec->linux_->seccomp, err) < 0))
 		return -1;
 	return 0;
 }
@@ -394,6 +424,15 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 			if (husk_sync_send(c->sync_fd, HUSK_SYNC_HOOKS_DONE, c->child, -1, err) < 0)
 				return -1;
 			break;
+		case HUSK_SYNC_SECCOMP_FD: {
+			cleanup_close int nfd = fd;
+			if (nfd < 0)
+				return husk_error_set(err, 0, "seccomp: no notify fd received");
+			if (husk_seccomp_send_listener(spec, o->id, bundle, c->child, nfd, err) < 0 ||
+			    husk_sync_send(c->sync_fd, HUSK_SYNC_SECCOMP_DONE, 0, -1, err) < 0)
+				return -1;
+			break;
+		}
 		case HUSK_SYNC_PTY_MASTER:
 			if (fd < 0)
 				return husk_error_set(err, 0, "terminal: no pty received");

@@ -118,7 +118,7 @@ static int idmap_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 {
 	int ready[2], go[2], fd = -1, status;
 	char c = 0, path[64];
-	pid_t pid;
+	pid_t pid, proc_pid = 0;
 
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return husk_error_errno(err, "create pipe");
@@ -131,9 +131,15 @@ static int idmap_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 	if (pid == 0) {
 		close(ready[0]);
 		close(go[1]);
+		char self[32] = "";
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
-		if (write(ready[1], &c, 1) != 1)
+		/* fork() gave the parent our pid in the container's pid namespace; the procfs it
+		 * writes through may belong to another (the host's): tell it our pid there. */
+		if (readlinkat(ctx->procfd, "self", self, sizeof self - 1) <= 0)
+			_exit(1);
+		proc_pid = (pid_t)atoi(self);
+		if (write(ready[1], &proc_pid, sizeof proc_pid) != sizeof proc_pid)
 			_exit(1);
 		/* EOF on `go` means the parent holds the namespace: we may leave. */
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
@@ -146,16 +152,16 @@ static int idmap_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 		husk_error_errno(err, "fork the id-mapping helper");
 		goto out;
 	}
-	if (read(ready[0], &c, 1) != 1) {
+	if (read(ready[0], &proc_pid, sizeof proc_pid) != sizeof proc_pid || proc_pid <= 0) {
 		husk_error_set(err, EIO, "the id-mapping helper failed to create a user namespace");
 		goto out;
 	}
-	if (write_id_map(ctx->procfd, pid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) <
-		0 ||
-	    write_id_map(ctx->procfd, pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) <
-		0)
+	if (write_id_map(ctx->procfd, proc_pid, "uid_map", m->uid_mappings, m->uid_mappings_len,
+			 err) < 0 ||
+	    write_id_map(ctx->procfd, proc_pid, "gid_map", m->gid_mappings, m->gid_mappings_len,
+			 err) < 0)
 		goto out;
-	snprintf(path, sizeof path, "%d/ns/user", pid);
+	snprintf(path, sizeof path, "%d/ns/user", proc_pid);
 	fd = openat(ctx->procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		husk_error_errno(err, "open \"/proc/%s\"", path);

@@ -145,8 +145,16 @@ static int move_and_chroot(const char *rootfs, husk_error_t *err)
  */
 static int pivot_and_detach(const char *rootfs, husk_error_t *err)
 {
+	cleanup_close int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (oldroot < 0)
+		return husk_error_errno(err, "open the old root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return husk_error_errno(err, "pivot_root into \"%s\"", rootfs);
+	/* cwd is still the new root: step onto the old one, stacked on top of it, so that
+	 * making it rslave below leaves the new tree's propagation (shared mounts) alone. */
+	if (fchdir(oldroot) < 0)
+		return husk_error_errno(err, "chdir to the old root");
 	/* Make sure the unmount of the old root cannot propagate anywhere. */
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return husk_error_errno(err, "make the old root rslave");

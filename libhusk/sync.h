@@ -15,6 +15,8 @@ typedef enum {
 	HUSK_SYNC_READY,	     /* child -> parent: waiting on the exec barrier */
 	HUSK_SYNC_ERROR,	     /* either way: msg holds the error */
 	HUSK_SYNC_PID,		     /* exec helper -> parent: value holds the pid */
+	HUSK_SYNC_SECCOMP_FD,	     /* child -> parent: the seccomp notify fd, for listenerPath */
+	HUSK_SYNC_SECCOMP_DONE,	     /* parent -> child: the listener has it */
 } husk_sync_type_t;
 
 typedef struct {

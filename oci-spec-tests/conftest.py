@@ -46,7 +46,9 @@ def runtime_bin():
 def session_dir():
     """One private directory for the whole run (probe, rootfs template, per-test dirs),
     and the suite's cgroup parent: both are removed at the end unless they pre-existed."""
+    ocitest.reaper()  # before any runtime runs, so that every orphan comes to us
     path = Path(tempfile.mkdtemp(prefix="ocitest-", dir=os.environ.get("OCITEST_TMPDIR")))
+    os.chmod(path, 0o755)  # a user-namespaced container root must reach its rootfs
     parents_before = {mnt for mnt, _, _ in ocitest.cgroup_hierarchies()
                       if (mnt / ocitest.CGROUP_PARENT).exists()}
     yield path
@@ -131,7 +133,7 @@ class Oci:
     def run_probe(self, mutate=None, args=("report",), timeout=30):
         """Runs /bin/ocitest-probe ARGS in a fresh bundle; returns its JSON output."""
         res = self.run_ok(self.bundle(["/bin/ocitest-probe", *args], mutate), timeout)
-        return parse_json_line(res)
+        return ocitest.probe_json(res)
 
     def run_sh(self, script, mutate=None, timeout=30):
         """Runs `sh -c script`; returns the Result (stdout is the container's)."""
@@ -173,32 +175,34 @@ class Oci:
         assert not left, "the container was left behind:\n  " + "\n  ".join(left)
 
 
-def parse_json_line(res):
-    for line in res.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                pass
-    raise AssertionError(f"the probe printed no JSON\n{res}")
-
-
 @pytest.fixture
 def rt(runtime_bin, session_dir, request):
     workdir = Path(tempfile.mkdtemp(prefix="t-", dir=session_dir))
+    os.chmod(workdir, 0o755)
     root = workdir / "root"
     root.mkdir()
     runtime = Runtime(runtime_bin, root, workdir)
     yield runtime
     runtime.cleanup()
+    ocitest.reaper().reap()
     # A container whose delete failed may keep its cgroups; they are ours (/ocitest/<id>).
+    left = []
     for cid in runtime.ids:
         for d in ocitest.cgroup_dirs_of(cid):
             ocitest.remove_cgroup_tree(d)
-    left = ocitest.umount_all_under(workdir)
+            if d.exists():
+                left.append(f"cgroup {d} (cannot be removed: {cgroup_tasks(d)})")
+    left += [f"mount {m}" for m in ocitest.umount_all_under(workdir)]
     shutil.rmtree(workdir, ignore_errors=True)
-    assert not left, f"mounts left on the host under {workdir}: {left}"
+    assert not left, "left on the host after delete --force:\n  " + "\n  ".join(left)
+
+
+def cgroup_tasks(path):
+    try:
+        pids = (path / "cgroup.procs").read_text().split()
+    except OSError:
+        return "?"
+    return "pids " + ", ".join(pids) if pids else "empty"
 
 
 @pytest.fixture

@@ -64,11 +64,26 @@ def cap_names(mask_hex):
 
 # ---------------------------------------------------------------- bundles
 
+def host_run(argv, check=True):
+    """subprocess.run for host commands (cc, mount, ...): registered with the reaper so
+    that it cannot take their exit status.  Returns the CompletedProcess (text)."""
+    with reaper().lock:
+        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        REAPER.direct.add(proc.pid)
+    try:
+        out, err = proc.communicate()
+    finally:
+        REAPER.untrack(proc.pid)
+    if check and proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 def build_probe(dest):
     """Compile tools/ocitest-probe.c statically; returns the binary path."""
     out = Path(dest) / "ocitest-probe"
-    subprocess.run([os.environ.get("CC", "cc"), "-static", "-O2", "-o", str(out),
-                    str(PROBE_SOURCE)], check=True, capture_output=True, text=True)
+    host_run([os.environ.get("CC", "cc"), "-static", "-O2", "-o", out, PROBE_SOURCE])
     return out
 
 
@@ -86,8 +101,7 @@ def build_rootfs(dest, probe):
     os.chmod(dest / "var/tmp", 0o1777)
     os.chown(dest / "home/test", 1000, 1000)
     shutil.copy2(BUSYBOX, dest / "bin/busybox")
-    applets = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True,
-                             text=True).stdout.split()
+    applets = host_run([BUSYBOX, "--list"]).stdout.split()
     for applet in applets:
         link = dest / "bin" / applet
         if applet != "busybox" and not link.exists():
@@ -157,6 +171,9 @@ class Result:
         self.args, self.returncode = args, returncode
         self.stdout, self.stderr, self.timed_out = stdout, stderr, timed_out
 
+    def __repr__(self):
+        return str(self)
+
     @property
     def ok(self):
         return self.returncode == 0
@@ -184,8 +201,12 @@ class Runtime:
         out_path = self.workdir / f"rt{self._n}.out"
         err_path = self.workdir / f"rt{self._n}.err"
         with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    start_new_session=True, preexec_fn=preexec_fn, env=env)
+            # The reaper must not take the exit status of the runtime itself.
+            with reaper().lock:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=err, start_new_session=True,
+                                        preexec_fn=preexec_fn, env=env)
+                REAPER.direct.add(proc.pid)
             timed_out = False
             try:
                 rc = proc.wait(timeout=timeout)
@@ -196,6 +217,8 @@ class Runtime:
                 except ProcessLookupError:
                     pass
                 rc = proc.wait()
+            finally:
+                REAPER.untrack(proc.pid)
         return Result(argv, rc, out_path.read_text(errors="replace"),
                       err_path.read_text(errors="replace"), timed_out)
 
@@ -345,7 +368,7 @@ def umount_all_under(prefix):
     that removing the tree cannot reach through a bind mount into host directories."""
     left = mounts_under(prefix)
     for point in sorted(left, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
+        host_run(["umount", "-l", point], check=False)
     return left
 
 
@@ -360,6 +383,75 @@ def pid_alive(pid):
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, IndexError):
         return False
+
+
+class Reaper:
+    """Makes this process the child subreaper for everything the runtime forks, and reaps
+    the orphans in a thread -- the job containerd-shim or conmon does for an engine.
+    Without it a container process whose runtime exited is reparented to pid 1, and if
+    pid 1 does not reap (as in some VMs), its zombie pins the container's cgroup forever.
+    Direct children (the runtime invocations, waited for by subprocess) are left alone."""
+
+    PR_SET_CHILD_SUBREAPER = 36
+
+    def __init__(self):
+        import ctypes
+        import threading
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.enabled = libc.prctl(self.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        self.direct = set()
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="ocitest-reaper", daemon=True)
+        if self.enabled:
+            self.thread.start()
+
+    def track(self, pid):
+        with self.lock:
+            self.direct.add(pid)
+
+    def untrack(self, pid):
+        with self.lock:
+            self.direct.discard(pid)
+
+    def _zombie_children(self):
+        me = os.getpid()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] == "Z" and int(fields[1]) == me:
+                yield int(entry.name)
+
+    def reap(self):
+        for pid in self._zombie_children():
+            with self.lock:
+                if pid in self.direct:
+                    continue
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+    def _loop(self):
+        while not self.stop_event.wait(0.05):
+            self.reap()
+
+    def stop(self):
+        self.stop_event.set()
+
+
+REAPER = None
+
+
+def reaper():
+    global REAPER
+    if REAPER is None:
+        REAPER = Reaper()
+    return REAPER
 
 
 def wait_for_file(path, timeout=10):
@@ -386,6 +478,18 @@ def parse_mountinfo(text):
             "super": set(fields[sep + 3].split(",")) if len(fields) > sep + 3 else set(),
         })
     return mounts
+
+
+def probe_json(res):
+    """The first JSON object line the probe printed on the container's stdout."""
+    for line in res.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    raise AssertionError(f"the probe printed no JSON\n{res}")
 
 
 def check_state_document(state):

@@ -21,6 +21,8 @@ typedef struct {
 	const char *name;
 	husk_cmd_fn fn;
 	const char *summary;
+	/* Enters a container's namespaces: run from a sealed copy of the binary first. */
+	bool joins_container;
 } husk_command_t;
 
 /* Each command parses its own options (argv[0] is the command name) and returns the exit

@@ -11,14 +11,15 @@
 #include "log.h"
 #include "libhusk/container.h"
 #include "libhusk/features.h"
+#include "libhusk/sealed-exe.h"
 #include "libhusk/spec.h"
 #include "libhusk/status.h"
 
 static const husk_command_t commands[] = {
-	{"create", cmd_create, "create a container"},
+	{"create", cmd_create, "create a container", true},
 	{"start", cmd_start, "start the user process of a created container"},
-	{"run", cmd_run, "create and start a container"},
-	{"exec", cmd_exec, "run a new process inside a running container"},
+	{"run", cmd_run, "create and start a container", true},
+	{"exec", cmd_exec, "run a new process inside a running container", true},
 	{"kill", cmd_kill, "send a signal to the container's init process"},
 	{"delete", cmd_delete, "delete a container and everything it holds"},
 	{"state", cmd_state, "print the state of a container"},
@@ -30,7 +31,7 @@ static const husk_command_t commands[] = {
 	{"events", cmd_events, "print resource usage and OOM events of a container"},
 	{"spec", cmd_spec, "write a default config.json"},
 	{"features", cmd_features, "print what this build of husk supports"},
-	{NULL, NULL, NULL},
+	{NULL, NULL, NULL, false},
 };
 
 static void print_usage(FILE *f)
@@ -164,6 +165,7 @@ static int parse_globals(int argc, char **argv, husk_globals_t *g)
 int main(int argc, char **argv)
 {
 	husk_globals_t g = {.root = HUSK_DEFAULT_ROOT};
+	husk_error_t err = {0};
 	int first;
 
 	/* Option errors are reported once, in husk's own one-line format. */
@@ -183,6 +185,8 @@ int main(int argc, char **argv)
 	}
 	for (const husk_command_t *c = commands; c->name; c++) {
 		if (strcmp(c->name, argv[first]) == 0) {
+			if (c->joins_container && husk_exec_sealed_self(argv, &err) < 0)
+				return cli_fail(&err);
 			optind = 1;
 			return c->fn(argc - first, argv + first, &g);
 		}

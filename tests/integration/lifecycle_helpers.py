@@ -128,7 +128,8 @@ def drop_namespace(config, ns_type):
 def hook(log, name, action=None, timeout=None, env=None, extra_args=(), in_container=False):
     """A hook entry running data/hook.sh, which appends one line to `log`:
     NAME <tab> state JSON <tab> its arguments <tab> $HOOK_TEST <tab> $PATH-or-unset.
-    action: None, "fail" (exit 3) or "sleep" (30 s, writing its pid to LOG.pid first).
+    action: None, "fail" (exit 3), "sleep" (30 s, writing its pid to LOG.pid first) or
+    "slow" (1 s before logging).
     in_container: the script is looked up inside the rootfs as /hook.sh (startContainer
     hooks resolve in the container namespace)."""
     script = "/hook.sh" if in_container else str(HOOK_SCRIPT)

@@ -258,3 +258,37 @@ def test_create_killed_midway_is_deletable(husk, husk_bin, root_dir, bundle, tmp
     proc = husk("delete", *(["--force"] if force else []), cid)
     # delete may say there is no such container only if nothing at all was left.
     assert_clean("after delete of a half-created container\n" + helpers.describe(proc))
+
+
+def test_kill_created_container(husk, bundle, tmp_path, unique_id, assert_clean):
+    """runtime.md: kill applies to a created container too; its process never runs."""
+    b, marker = marker_bundle(bundle, tmp_path)
+    cid = unique_id()
+    husk("create", "--bundle", b, cid, check=True)
+    pid = lh.state(husk, cid)["pid"]
+    proc = husk("kill", cid, "KILL")
+    assert proc.returncode == 0, helpers.describe(proc)
+    assert helpers.wait_for_status(husk, cid, "stopped") == "stopped"
+    assert not lh.pid_alive(pid)
+    assert not marker.exists()
+    assert_one_error_line(husk("start", cid), cid)
+    husk("delete", cid, check=True)
+    assert_clean()
+
+
+def test_process_killed_from_host_is_stopped(husk, bundle, unique_id, assert_clean):
+    cid = unique_id()
+    st = lh.run_detached(husk, bundle(args=["/bin/probe", "sleep", "inf"]), cid)
+    os.kill(st["pid"], signal.SIGKILL)
+    assert helpers.wait_for_status(husk, cid, "stopped") == "stopped"
+    assert lh.state(husk, cid)["pid"] == 0
+    husk("delete", cid, check=True)
+    assert_clean()
+
+
+def test_run_foreground_passes_stdin(husk, bundle, unique_id, assert_clean):
+    b = bundle(args=["/bin/sh", "-c", "read line; echo got:$line"])
+    proc = husk("run", "--bundle", b, unique_id(), input="hello-stdin\n")
+    assert proc.returncode == 0, helpers.describe(proc)
+    assert proc.stdout.strip() == "got:hello-stdin", helpers.describe(proc)
+    assert_clean()

@@ -3,7 +3,6 @@ compared from inside (the probe) with the host's /proc/self/ns."""
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest

@@ -42,16 +42,13 @@ check_tools() {
 	done
 }
 
-# "linux-image-6.1.0-56-amd64 6.1.192-2", or nothing when apt does not know.
+# "linux-image-6.1.0-56-amd64 6.1.192-2", or nothing when apt does not know.  The meta
+# package names the exact version it wants: one apt-cache call (each costs a second).
 resolve_package() {
-	local pkg version
 	command -v apt-cache >/dev/null || return 0
-	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)
-	[ -n "$pkg" ] || return 0
-	version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
-		sed -n 's/^Version: //p' | head -n1)
-	[ -n "$version" ] && echo "$pkg $version"
+	apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+		sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*-amd64\) (= \([^ )]*\)).*/\1 \2/p' |
+		head -n1
 }
 
 newest_cached_kernel() {
@@ -164,6 +161,8 @@ build_initramfs() {
 			>"$work/initramfs.cpio"
 		mv "$work/initramfs.cpio" "$out"
 		rm -rf "$work"
+		# Older builds (from an older init) are of no further use.
+		find "$entry" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$out" -delete
 	fi
 	echo "$out"
 }

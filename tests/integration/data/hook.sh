@@ -5,10 +5,12 @@
 #   -      exit 0
 #   fail   exit 3
 #   sleep  write our pid to LOG.pid and sleep 30 s (for timeout and kill tests)
+#   slow   sleep 1 s before writing the line (a hook that takes its time)
 log=$1
 name=$2
 action=$3
 state=$(cat | tr -d '\n\t')
+[ "$action" = slow ] && sleep 1
 printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$state" "$*" "${HOOK_TEST-unset}" "${PATH-unset}" >>"$log"
 case "$action" in
 fail)

@@ -8,7 +8,6 @@ import ctypes
 import hashlib
 import json
 import os
-import re
 import stat
 import subprocess
 from pathlib import Path
@@ -177,5 +176,3 @@ def strip_mount(config, destination):
     config["mounts"] = [m for m in config["mounts"] if m["destination"] != destination]
     return config
 
-
-OCTAL_RE = re.compile(r"^0[0-7]+$")
