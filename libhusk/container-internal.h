@@ -11,6 +11,7 @@
 #include "status.h"
 
 #define HUSK_ID_NAME_MAX 1100
+#define HUSK_EXEC_DONE "exec.done"
 
 /* OCI state JSON as hooks receive it on stdin. */
 char *husk_hook_state_json(const husk_spec_t *spec, const char *id, const char *bundle, pid_t pid,
@@ -22,9 +23,23 @@ void husk_state_init(husk_state_t *st, const husk_spec_t *spec, const char *id,
 void husk_statep(husk_state_t *st);
 #define cleanup_state __attribute__((cleanup(husk_statep)))
 
-/* mkfifo exec.fifo in the state dir and open it O_RDWR|O_NONBLOCK for the container
- * process, which blocks reading it until `start` writes a byte. */
-int husk_exec_fifo_make(int dirfd, husk_error_t *err);
+/*
+ * The exec barrier: two fifos in the state dir, both held O_RDWR by the container process.
+ * `start` writes a byte to exec.fifo (the process blocks reading it), then reads exec.done
+ * until EOF: that comes when the process's copy closes on execve (or exit), and anything
+ * read before it is the error that stopped the process (a startContainer hook, exec).
+ */
+typedef struct {
+	int start_fd; /* exec.fifo */
+	int done_fd;  /* exec.done */
+} husk_exec_barrier_t;
+
+int husk_exec_barrier_make(int dirfd, husk_exec_barrier_t *b, husk_error_t *err);
+void husk_exec_barrier_close(husk_exec_barrier_t *b);
+#define cleanup_barrier __attribute__((cleanup(husk_exec_barrier_close)))
+
+/* `start`'s half: release the process and wait until it has exec'd. */
+int husk_exec_barrier_release(int dirfd, const char *id, husk_error_t *err);
 
 /* Fail before the barrier, as runc does, when args[0] cannot be executed. */
 int husk_exec_lookup_check(const husk_process_t *p, husk_error_t *err);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -95,17 +96,86 @@ void husk_statep(husk_state_t *st)
 	husk_state_clear(st);
 }
 
-int husk_exec_fifo_make(int dirfd, husk_error_t *err)
+static int fifo_make(int dirfd, const char *name, husk_error_t *err)
 {
 	int fd;
 
-	if (mkfifoat(dirfd, HUSK_EXEC_FIFO, 0600) < 0)
-		return husk_error_errno(err, "create exec fifo");
-	/* O_RDWR never blocks on a fifo; the container process clears O_NONBLOCK and reads. */
-	fd = openat(dirfd, HUSK_EXEC_FIFO, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (mkfifoat(dirfd, name, 0600) < 0)
+		return husk_error_errno(err, "create %s", name);
+	/* O_RDWR never blocks on a fifo and keeps it open from both ends. */
+	fd = openat(dirfd, name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return husk_error_errno(err, "open exec fifo");
+		return husk_error_errno(err, "open %s", name);
 	return fd;
+}
+
+int husk_exec_barrier_make(int dirfd, husk_exec_barrier_t *b, husk_error_t *err)
+{
+	b->start_fd = fifo_make(dirfd, HUSK_EXEC_FIFO, err);
+	if (b->start_fd < 0)
+		return -1;
+	b->done_fd = fifo_make(dirfd, HUSK_EXEC_DONE, err);
+	return b->done_fd < 0 ? -1 : 0;
+}
+
+void husk_exec_barrier_close(husk_exec_barrier_t *b)
+{
+	husk_closep(&b->start_fd);
+	husk_closep(&b->done_fd);
+	b->start_fd = b->done_fd = -1;
+}
+
+/* Everything the process writes to exec.done before it closes: its error, if any. */
+static int read_until_eof(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		r = read(fd, buf + used, size - 1 - used);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			break;
+		used += (size_t)r;
+		if (used == size - 1)
+			break;
+	}
+	buf[used] = '\0';
+	return (int)used;
+}
+
+int husk_exec_barrier_release(int dirfd, const char *id, husk_error_t *err)
+{
+	cleanup_close int start = openat(dirfd, HUSK_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	cleanup_close int done = -1;
+	char msg[2048];
+
+	if (start < 0) {
+		if (errno == ENXIO)
+			return husk_error_set(err, 0, "start container \"%s\": its process is gone",
+					      id);
+		return husk_error_errno(err, "start container \"%s\": open exec fifo", id);
+	}
+	done = openat(dirfd, HUSK_EXEC_DONE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (done < 0)
+		return husk_error_errno(err, "start container \"%s\": open %s", id, HUSK_EXEC_DONE);
+	if (husk_write_all(start, "0", 1) < 0)
+		return husk_error_errno(err, "start container \"%s\": release exec fifo", id);
+	/* Unlinked now: a second start finds no fifo and the status reads "running". */
+	unlinkat(dirfd, HUSK_EXEC_FIFO, 0);
+	unlinkat(dirfd, HUSK_EXEC_DONE, 0);
+	if (read_until_eof(done, msg, sizeof msg) > 0) {
+		msg[strcspn(msg, "\n")] = '\0';
+		return husk_error_set(err, 0, "start container \"%s\": %s", id, msg);
+	}
+	return 0;
 }
 
 int husk_exec_lookup_check(const husk_process_t *p, husk_error_t *err)

@@ -79,7 +79,7 @@ typedef struct {
 	const char *bundle;
 	pid_t host_pid; /* our pid as the host sees it, for hook state */
 	int sync_fd;
-	int fifo_fd;
+	husk_exec_barrier_t barrier;
 	int new_flags; /* namespaces still to unshare after clone */
 	int kept_fds;
 } child_ctx_t;
@@ -123,9 +123,10 @@ static int child_runtime_hooks(child_ctx_t *c, husk_error_t *err)
 	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_HOOKS_DONE, &m, NULL, err) < 0)
 		return -1;
 	c->host_pid = (pid_t)m.value;
+	/* runtime.md: hooks run in the container namespace see the pid as the container does. */
 	if (c->spec->hooks && c->spec->hooks->create_container.len > 0) {
 		cleanup_free char *state =
-			husk_hook_state_json(c->spec, c->o->id, c->bundle, c->host_pid, "creating");
+			husk_hook_state_json(c->spec, c->o->id, c->bundle, getpid(), "creating");
 		if (husk_hooks_run(&c->spec->hooks->create_container, "createContainer", state,
 				   err) < 0)
 			return -1;
@@ -150,13 +151,19 @@ static int child_terminal(child_ctx_t *c, husk_error_t *err)
 	return husk_pty_become_controlling(slave, err);
 }
 
-static int child_cwd(const husk_process_t *p, husk_error_t *err)
+/* runc creates a missing cwd; do the same, in the container's own tree and before the
+ * root may turn read-only. */
+static int child_make_cwd(const husk_process_t *p, husk_error_t *err)
 {
 	if (p->cwd[0] != '/')
 		return husk_error_set(err, 0, "process.cwd: \"%s\" is not absolute", p->cwd);
-	/* runc creates a missing cwd; do the same (in the container's own tree). */
 	if (husk_mkdir_p(p->cwd, 0755, err) < 0)
 		return husk_error_wrap(err, "process.cwd");
+	return 0;
+}
+
+static int child_cwd(const husk_process_t *p, husk_error_t *err)
+{
 	if (chdir(p->cwd) < 0)
 		return husk_error_errno(err, "process.cwd: chdir \"%s\"", p->cwd);
 	return 0;
@@ -166,15 +173,15 @@ static int child_wait_for_start(child_ctx_t *c, husk_error_t *err)
 {
 	char byte;
 	ssize_t r;
-	int flags = fcntl(c->fifo_fd, F_GETFL);
+	int flags = fcntl(c->barrier.start_fd, F_GETFL);
 
-	fcntl(c->fifo_fd, F_SETFL, flags & ~O_NONBLOCK);
+	fcntl(c->barrier.start_fd, F_SETFL, flags & ~O_NONBLOCK);
 	do
-		r = read(c->fifo_fd, &byte, 1);
+		r = read(c->barrier.start_fd, &byte, 1);
 	while (r < 0 && errno == EINTR);
 	if (r != 1)
 		return husk_error_errno(err, "wait for start");
-	husk_closep(&c->fifo_fd);
+	husk_closep(&c->barrier.start_fd);
 	return 0;
 }
 
@@ -230,12 +237,15 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 		return -1;
 	if (husk_rootfs_pivot(spec, c->rootfs, c->o->no_pivot, err) < 0)
 		return -1;
-	if (child_terminal(c, err) < 0)
+	if (child_terminal(c, err) < 0 || child_make_cwd(spec->process, err) < 0)
 		return -1;
+	/* sysctl before finalize: readonlyPaths usually include /proc/sys. */
+	if (spec->linux_ && spec->linux_->sysctl_len > 0) {
+		proc_fd = husk_proc_fd_verified(err);
+		if (proc_fd < 0 || husk_ns_apply_sysctl(spec, proc_fd, err) < 0)
+			return -1;
+	}
 	if (husk_rootfs_finalize(spec, err) < 0)
-		return -1;
-	proc_fd = husk_proc_fd_verified(err);
-	if (proc_fd < 0 || husk_ns_apply_sysctl(spec, proc_fd, err) < 0)
 		return -1;
 	if (child_process_early(c, err) < 0 || child_cwd(spec->process, err) < 0)
 		return -1;
@@ -262,7 +272,7 @@ static int child_after_start(child_ctx_t *c, husk_error_t *err)
 		return -1;
 	if (spec->hooks && spec->hooks->start_container.len > 0) {
 		cleanup_free char *state =
-			husk_hook_state_json(spec, c->o->id, c->bundle, c->host_pid, "created");
+			husk_hook_state_json(spec, c->o->id, c->bundle, getpid(), "created");
 		if (husk_hooks_run(&spec->hooks->start_container, "startContainer", state, err) < 0)
 			return -1;
 	}
@@ -286,7 +296,9 @@ static __attribute__((noreturn)) void child_main(child_ctx_t *c)
 		_exit(1);
 	husk_closep(&c->sync_fd);
 	child_after_start(c, &err);
-	/* After start nobody listens on the sync socket: stderr is the container's. */
+	/* After start the sync socket is gone: `start` reads the error from exec.done, and
+	 * stderr (the container's) gets it too. */
+	dprintf(c->barrier.done_fd, "%s\n", husk_error_msg(&err));
 	dprintf(2, "husk: %s\n", husk_error_msg(&err));
 	_exit(127);
 }
@@ -450,7 +462,8 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 }
 
 static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
-			const char *bundle, const char *rootfs, int fifo_fd, husk_error_t *err)
+			const char *bundle, const char *rootfs, const husk_exec_barrier_t *barrier,
+			husk_error_t *err)
 {
 	int fds[2];
 	int new_flags = husk_ns_new_flags(spec);
@@ -472,7 +485,7 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	}
 	if (pid == 0) {
 		child_ctx_t cc = {.spec = spec, .o = o, .rootfs = rootfs, .bundle = bundle,
-				  .sync_fd = fds[1], .fifo_fd = fifo_fd, .new_flags = new_flags,
+				  .sync_fd = fds[1], .barrier = *barrier, .new_flags = new_flags,
 				  .kept_fds = c->kept_fds};
 		close(fds[0]);
 		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
@@ -558,7 +571,7 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 {
 	cleanup_free char *bundle = NULL, *text = NULL, *rootfs = NULL;
 	cleanup_spec husk_spec_t *spec = NULL;
-	cleanup_close int fifo_fd = -1;
+	cleanup_barrier husk_exec_barrier_t barrier = {-1, -1};
 	cleanup_state husk_state_t st = {0};
 	size_t len = 0;
 
@@ -589,13 +602,13 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	st.cgroup_systemd = c->cg.systemd;
 	if (husk_state_write(c->dirfd, &st, err) < 0)
 		return -1;
-	if ((fifo_fd = husk_exec_fifo_make(c->dirfd, err)) < 0)
+	if (husk_exec_barrier_make(c->dirfd, &barrier, err) < 0)
 		return -1;
 	if (husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
 		return -1;
 	c->cg_made = true;
 	if (parent_prepare_namespaces(spec, err) < 0 ||
-	    parent_spawn(c, spec, o, bundle, rootfs, fifo_fd, err) < 0 ||
+	    parent_spawn(c, spec, o, bundle, rootfs, &barrier, err) < 0 ||
 	    parent_sync_loop(c, spec, o, bundle, err) < 0)
 		return -1;
 	return record_created(c, &st, o, err);

@@ -22,8 +22,7 @@
 #define OOM_POLL_MS 100
 
 /* The container's cgroup from its state; cg->path is borrowed from st. */
-static int cgroup_of(const husk_state_t *st, const char *what, husk_cgroup_t *cg,
-		     husk_error_t *err)
+static int cgroup_of(const husk_state_t *st, const char *what, husk_cgroup_t *cg, husk_error_t *err)
 {
 	memset(cg, 0, sizeof *cg);
 	if (st->cgroup_path == NULL)
@@ -56,8 +55,8 @@ static int open_in_status(const char *root, const char *id, const char *what, in
 				      what, id, husk_status_name(status),
 				      husk_status_name((husk_status_t)want));
 	if (want < 0 && !status_is_live(status))
-		return husk_error_set(err, 0, "cannot %s container \"%s\": status is %s", what,
-				      id, husk_status_name(status));
+		return husk_error_set(err, 0, "cannot %s container \"%s\": status is %s", what, id,
+				      husk_status_name(status));
 	return steal_fd(&dirfd);
 }
 
@@ -88,6 +87,13 @@ int husk_container_resume(const char *root, const char *id, husk_error_t *err)
 
 /* ---------------------------------------------------------------- update */
 
+/* v2 reads "max" (UINT64_MAX); v1 reads the page counter's maximum, 2^63 - 4096 on x86-64.
+ * No real limit comes near 2^62. */
+static bool is_unlimited(uint64_t limit)
+{
+	return limit >= (1ULL << 62);
+}
+
 /*
  * With swap accounting, memsw must stay >= the memory limit. When swap is disabled
  * (memsw == limit), a new limit alone would either be refused (raised above memsw) or
@@ -103,8 +109,7 @@ static void keep_swap_disabled(const husk_cgroup_t *cg, const husk_resources_t *
 	    (res->memory->has_swap && res->memory->swap != 0))
 		return;
 	if (husk_cgroup_stats(cg, &cur, &ignored) < 0 || !cur.has_memory ||
-	    cur.memory_limit == UINT64_MAX || cur.swap_limit == UINT64_MAX ||
-	    cur.swap_limit != cur.memory_limit)
+	    is_unlimited(cur.memory_limit) || cur.swap_limit != cur.memory_limit)
 		return;
 	*mem = *res->memory;
 	mem->has_swap = true;
@@ -223,8 +228,8 @@ static int events_prepare(const char *root, const char *id, husk_state_t *st, ui
 	return 0;
 }
 
-int husk_container_events(const char *root, const char *id, unsigned interval_ms,
-			  husk_event_fn fn, void *data, husk_error_t *err)
+int husk_container_events(const char *root, const char *id, unsigned interval_ms, husk_event_fn fn,
+			  void *data, husk_error_t *err)
 {
 	cleanup_state husk_state_t st = {0};
 	cleanup_close int pidfd = -1;

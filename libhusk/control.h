@@ -49,8 +49,8 @@ typedef int (*husk_event_fn)(const husk_event_t *ev, void *data, husk_error_t *e
  * 100 ms at most). Returns 0 when the container's init exits; an OOM kill that stopped it
  * is still reported first. The state lock is not held while streaming, so delete works.
  */
-int husk_container_events(const char *root, const char *id, unsigned interval_ms,
-			  husk_event_fn fn, void *data, husk_error_t *err);
+int husk_container_events(const char *root, const char *id, unsigned interval_ms, husk_event_fn fn,
+			  void *data, husk_error_t *err);
 
 /* One event as runc prints it: {"type":"stats","id":ID,"data":{cpu, memory, pids}} or
  * {"type":"oom","id":ID}; compact, no trailing newline (heap). */

@@ -115,6 +115,17 @@ int husk_hooks_run(const husk_hook_list_t *hooks, const char *stage, const char 
 	return 0;
 }
 
+void husk_hooks_run_all(const husk_hook_list_t *hooks, const char *stage, const char *state_json,
+			void (*warn)(const char *msg))
+{
+	for (size_t i = 0; hooks && i < hooks->len; i++) {
+		husk_error_t err = {0};
+		if (run_one(&hooks->v[i], stage, i, state_json, &err) < 0 && warn)
+			warn(husk_error_msg(&err));
+		husk_error_clear(&err);
+	}
+}
+
 static int validate_list(const husk_hook_list_t *l, const char *stage, husk_error_t *err)
 {
 	for (size_t i = 0; i < l->len; i++) {

@@ -16,6 +16,11 @@
 #include "id.h"
 #include "utils.h"
 
+static void warn_msg(const char *msg)
+{
+	husk_warn("%s", msg);
+}
+
 static int open_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err)
 {
 	memset(cg, 0, sizeof *cg);
@@ -54,10 +59,8 @@ int husk_container_start(const char *root, const char *id, husk_error_t *err)
 {
 	cleanup_state husk_state_t st = {0};
 	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
-	cleanup_close int fifo = -1;
 	cleanup_spec husk_spec_t *spec = NULL;
 	husk_status_t status;
-	cleanup_error husk_error_t hook_err = {0};
 
 	if (dirfd < 0)
 		return -1;
@@ -67,18 +70,12 @@ int husk_container_start(const char *root, const char *id, husk_error_t *err)
 					      "created", id, husk_status_name(status));
 	if (husk_state_load_spec(dirfd, &spec, err) < 0)
 		return -1;
-	fifo = openat(dirfd, HUSK_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fifo < 0)
-		return husk_error_errno(err, "start container \"%s\": open exec fifo", id);
-	if (husk_write_all(fifo, "0", 1) < 0)
-		return husk_error_errno(err, "start container \"%s\": release exec fifo", id);
-	/* Unlinked now: a second start finds no fifo and the status reads "running". */
-	unlinkat(dirfd, HUSK_EXEC_FIFO, 0);
+	if (husk_exec_barrier_release(dirfd, id, err) < 0)
+		return -1;
 	if (spec->hooks && spec->hooks->poststart.len > 0) {
 		cleanup_free char *state =
 			husk_hook_state_json(spec, id, st.bundle, st.pid, "running");
-		if (husk_hooks_run(&spec->hooks->poststart, "poststart", state, &hook_err) < 0)
-			husk_warn("%s", husk_error_msg(&hook_err));
+		husk_hooks_run_all(&spec->hooks->poststart, "poststart", state, warn_msg);
 	}
 	return 0;
 }
@@ -144,9 +141,8 @@ static void run_poststop(int dirfd, const husk_state_t *st)
 	if (spec->hooks == NULL || spec->hooks->poststop.len == 0)
 		return;
 	state = husk_hook_state_json(spec, st->id, st->bundle, 0, "stopped");
-	/* runtime.md: a failing poststop hook is a warning; delete goes on. */
-	if (husk_hooks_run(&spec->hooks->poststop, "poststop", state, &e) < 0)
-		husk_warn("%s", husk_error_msg(&e));
+	/* runtime.md: a failing poststop hook is a warning; the others and delete go on. */
+	husk_hooks_run_all(&spec->hooks->poststop, "poststop", state, warn_msg);
 }
 
 int husk_container_delete(const char *root, const char *id, bool force, husk_error_t *err)

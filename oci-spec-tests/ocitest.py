@@ -29,6 +29,10 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "ocitest"  # every container of the suite lives under /ocitest/<id>
 SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
                        r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
+# The version written into every config.  A runtime that only implements an older 1.x
+# may rightly refuse 1.3.0 (config.md: a 1.1 config "is not compatible with a runtime
+# that supports 1.0 and not 1.1"); OCITEST_OCI_VERSION=1.0.2 lets such a runtime be tested.
+OCI_VERSION = os.environ.get("OCITEST_OCI_VERSION", "1.3.0")
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Docker's default set: enough for root in the container to own its files and make nodes,
@@ -118,7 +122,7 @@ def default_config(cid, args=("sh",)):
     """A minimal runc-like config: pid/ipc/uts/mount/network namespaces, the standard
     mounts, terminal false, and a cgroupsPath that the suite can find and clean up."""
     return {
-        "ociVersion": "1.3.0",
+        "ociVersion": OCI_VERSION,
         "process": {
             "terminal": False,
             "user": {"uid": 0, "gid": 0},

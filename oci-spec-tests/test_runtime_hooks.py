@@ -60,6 +60,12 @@ class HookLog:
     def names(self):
         return [name for name, _ in self.lines()]
 
+    def wait_for(self, name, timeout=10):
+        deadline = time.monotonic() + timeout
+        while name not in self.names() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert name in self.names(), f"the {name} hook did not run: {self.lines()}"
+
     def state(self, name):
         return json.loads(Path(f"{self.host}.{name}.json").read_text())
 
@@ -185,7 +191,7 @@ def test_container_namespace_hooks(oci, rt):
     container_ns = {n: os.readlink(f"/proc/{state['pid']}/ns/{n}") for n in ("mnt", "net",
                                                                               "uts", "pid")}
     assert rt.start(b.cid).ok
-    rt.wait_status(b.cid, "running")
+    log.wait_for("startContainer")  # its completion is checked by another test
     for kind in kinds:
         assert log.namespaces(kind) == container_ns, kind
 
@@ -200,7 +206,20 @@ def test_start_container_hook_path_resolves_in_container(oci, rt):
     b.write()
     oci.create_ok(b)
     assert rt.start(b.cid).ok
-    assert (b.rootfs / "start-hook-ran").exists()
+    assert ocitest.wait_for_file(b.rootfs / "start-hook-ran"), "the hook did not run"
+
+
+def test_start_container_hooks_done_when_start_returns(oci, rt):
+    """config.md: "The `startContainer` hooks MUST be called before the user-specified
+    process is executed as part of the `start` operation." with "The `poststart` hooks MUST
+    be called after the user-specified process is executed but before the `start`
+    operation returns." -- so when start returns, the startContainer hooks have finished."""
+    slow = "sleep 1\n" + HOOK_SCRIPT
+    b, log = hooked_bundle(oci, lambda log: {"startContainer": [
+        hook("startContainer", "/hooks.log", script=slow)]})
+    oci.create_ok(b)
+    assert rt.start(b.cid).ok
+    assert log.names() == ["startContainer"], "start returned before its startContainer hook"
 
 
 def test_hook_args_and_env(oci, rt):

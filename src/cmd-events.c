@@ -79,6 +79,18 @@ static int print_stats_once(const char *root, const char *id, husk_error_t *err)
 	return print_event(&ev, NULL, err);
 }
 
+static void print_help(void)
+{
+	printf(
+	    "Usage: husk [GLOBAL OPTIONS] events [--stats] [--interval DURATION] CONTAINER-ID\n\n"
+	    "Print the container's events as JSON lines, as runc does:\n"
+	    "  {\"type\":\"stats\",\"id\":ID,\"data\":{\"cpu\":..,\"memory\":..,\"pids\":..}}\n"
+	    "every --interval (default 5s; Go durations: 500ms, 1m30s, ...), and\n"
+	    "  {\"type\":\"oom\",\"id\":ID}\n"
+	    "when a process of the container is OOM-killed, until the container's init\n"
+	    "exits. --stats prints one stats event and exits.\n");
+}
+
 int cmd_events(int argc, char **argv, const husk_globals_t *g)
 {
 	static const struct option opts[] = {{"stats", no_argument, NULL, 's'},
@@ -103,16 +115,7 @@ int cmd_events(int argc, char **argv, const husk_globals_t *g)
 						       optarg);
 			break;
 		case 'h':
-			printf("Usage: husk [GLOBAL OPTIONS] events [--stats] [--interval DURATION] "
-			       "CONTAINER-ID\n\n"
-			       "Print the container's events as JSON lines: a stats event\n"
-			       "({\"type\":\"stats\",\"id\":ID,\"data\":{cpu, memory, pids}}) every "
-			       "--interval\n"
-			       "(default 5s; Go durations like 500ms, 1m30s) and {\"type\":\"oom\","
-			       "\"id\":ID}\n"
-			       "whenever a process of the container is OOM-killed, until the "
-			       "container's\n"
-			       "init exits. --stats prints one stats event and exits.\n");
+			print_help();
 			exit(0);
 		default:
 			return cli_bad_option("events", argv);

@@ -8,6 +8,7 @@ packages=(
 	libyajl-dev libseccomp-dev libcap-dev libsystemd-dev libcmocka-dev
 	busybox-static util-linux
 	python3 python3-pytest python3-jsonschema jq
+	qemu-system-x86 xz-utils strace
 )
 
 missing=()

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds husk and runs every test suite: C unit tests (make check), then the pytest
 # integration tests and oci-spec-tests.  The last line of output is always
-# "N passed, N failed" (unit test cases + pytest tests; pytest errors count as failed).
+# "N passed, N failed" (unit test cases + pytest tests + the VM's cgroup v2 tests; pytest
+# errors count as failed).
 #
 # Environment:
 #   HUSK_SKIP_DEPS=1      do not run tests/install-deps.sh
 #   HUSK_SKIP_AUTOGEN=1   do not regenerate ./configure (it must exist)
 #   HUSK_BUILD_DIR=DIR    configure and build in DIR instead of in the source tree
 #   PYTEST_ARGS="..."     extra arguments for pytest (e.g. "-k probe -x")
+#   HUSK_SKIP_VM=1        do not run the cgroup v2 tests in a VM (tests/vm/check.sh)
 # Exit status: 0 when nothing failed.
 set -euo pipefail
 
@@ -111,8 +113,28 @@ if [ ${#suites[@]} -gt 0 ]; then
 	fi
 fi
 
-passed=$((unit_passed + py_passed))
-failed=$((unit_failed + py_failed))
-echo "unit: $unit_passed passed, $unit_failed failed; pytest: $py_passed passed, $py_failed failed"
+# ------------------------------------------------------------------ cgroup v2 in a VM
+# tests/vm/check.sh boots a pure cgroup v2 kernel under qemu and runs the cgroup tests
+# there; it prints a SKIP line and counts 0 tests when the VM cannot run on this machine.
+vm_passed=0
+vm_failed=0
+if [ "${HUSK_SKIP_VM:-0}" != 1 ]; then
+	step "cgroup v2 tests in a VM (tests/vm/check.sh)"
+	HUSK="$build/husk" PROBE="$build/tests/probe/probe" \
+		TEST_CGROUP="$build/tests/unit/test-cgroup" \
+		bash "$src/tests/vm/check.sh" 2>&1 | tee "$log_dir/vm.out" || true
+	vm_summary=$(tail -n1 "$log_dir/vm.out")
+	if [[ $vm_summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		vm_passed=${BASH_REMATCH[1]}
+		vm_failed=${BASH_REMATCH[2]}
+	else
+		vm_failed=1
+	fi
+fi
+
+passed=$((unit_passed + py_passed + vm_passed))
+failed=$((unit_failed + py_failed + vm_failed))
+echo "unit: $unit_passed passed, $unit_failed failed; pytest: $py_passed passed, $py_failed failed;" \
+	"vm: $vm_passed passed, $vm_failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -33,6 +33,7 @@ REPO = HERE.parent.parent
 RUNTIME_NAMES = ("runc", "husk")
 # Root lacks CAP_SYS_RESOURCE here and podman asks for 1048576 open files by default.
 NOFILE_HARD = 20000
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def run_cmd(argv, *, timeout=60, check=False, input=None, env=None, cwd=None):
@@ -143,8 +144,11 @@ class Runtime:
         return calls
 
     def state_dirs(self):
+        """Engine-made containers in the default root: podman's 64-hex ids and buildah's
+        "buildah-*" (other users of the default root are not ours to judge)."""
         root = self.default_root
-        return set(os.listdir(root)) if root.is_dir() else set()
+        names = os.listdir(root) if root.is_dir() else []
+        return {n for n in names if HEX64.match(n) or n.startswith("buildah-")}
 
     def __repr__(self):
         return f"Runtime({self.name})"
@@ -485,5 +489,3 @@ def json_log_lines(path):
             lines.append(json.loads(raw))
     return lines
 
-
-HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -4,6 +4,7 @@ exit statuses and the words engines match in error text (containerd's shim maps
 after a failed `state`)."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -26,7 +27,15 @@ def rt(runtime, tmp_path, image_files):
     config["process"]["terminal"] = False
 
     def call(*args, timeout=30):
-        return run_cmd([runtime.real, "--root", root, *args], timeout=timeout)
+        # Files, not pipes: the container process of create inherits stdout and stderr,
+        # and a pipe would stay open (and the call hang) until the container exits.
+        out, err = tmp_path / "out", tmp_path / "err"
+        with open(out, "w") as o, open(err, "w") as e:
+            proc = subprocess.run([str(a) for a in (runtime.real, "--root", root, *args)],
+                                  stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                                  timeout=timeout, text=True)
+        proc.stdout, proc.stderr = out.read_text(), err.read_text()
+        return proc
 
     def set_args(*args):
         config["process"]["args"] = list(args)

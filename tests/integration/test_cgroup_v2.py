@@ -247,9 +247,10 @@ def test_clone_into_cgroup(husk, bundle, unique_id, husk_bin, root_dir):
                             husk_bin, "--root", root_dir, "run", "--bundle", bundle_dir, cid,
                             timeout=120)
     assert proc.returncode == 0, helpers.describe(proc)
-    clones = [line for line in proc.stderr.splitlines() if "clone3(" in line]
-    assert any("CLONE_INTO_CGROUP" in line for line in clones), "\n".join(clones) or proc.stderr
-    helpers.run_husk(husk_bin, "delete", "--force", cid, root=root_dir)
+    flags = re.findall(r"clone3\(\{flags=([A-Z0-9_|]+)", proc.stderr)
+    assert flags, f"no clone3 call traced\n{proc.stderr[-2000:]}"
+    assert any("CLONE_INTO_CGROUP" in f.split("|") for f in flags), \
+        "no clone3 with CLONE_INTO_CGROUP; the flags were:\n  " + "\n  ".join(sorted(set(flags)))
 
 
 def test_init_is_in_its_cgroup_before_start(husk, bundle, unique_id):

@@ -72,7 +72,11 @@ def test_error_goes_to_text_log(husk, tmp_path):
     log = tmp_path / "husk.log"
     proc = husk("state", "nope", global_args=["--log", log, "--log-format", "text"])
     line = assert_one_error_line(proc, "does not exist")
-    assert line[len("husk: "):] in log.read_text()
+    # logrus's text format, as runc writes it: quotes inside msg are escaped.
+    msg = line[len("husk: "):].replace("\\", "\\\\").replace('"', '\\"')
+    text = log.read_text()
+    assert re.fullmatch(r'time="[^"]+" level=error msg="(.*)"\n', text), text
+    assert f'msg="{msg}"' in text
 
 
 # ------------------------------------------------------------------------- spec / features

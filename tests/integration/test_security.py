@@ -421,6 +421,9 @@ while [ $(date +%s) -lt $end ]; do
     *husk*)
       echo "SAW $p $t" >> $log
       ( exec 3< "$e" || exit 0
+        # The process may have exec'd its payload in between: only a husk binary counts
+        # (writing the container's own /bin/probe is no escape).
+        case "$(readlink /proc/self/fd/3)" in *husk*) ;; *) exit 0 ;; esac
         echo "OPENED $p" >> $log
         for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
           if echo PWNED >> /proc/self/fd/3; then echo "WROTE $p" >> $log; exit 0; fi
