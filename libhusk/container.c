@@ -416,6 +416,29 @@ static int parent_runtime_hooks(const husk_spec_t *spec, const husk_create_opts_
 	return husk_hooks_run(&spec->hooks->create_runtime, "createRuntime", state, err);
 }
 
+/* The container process died without a word: say how, and whether the memory limit did it. */
+static int explain_child_death(create_ctx_t *c, husk_error_t *err)
+{
+	husk_cgroup_stats_t stats;
+	int status = 0;
+	pid_t r;
+
+	do
+		r = waitpid(c->child, &status, 0);
+	while (r < 0 && errno == EINTR);
+	if (r != c->child)
+		return -1;
+	c->child = 0;
+	if (WIFSIGNALED(status))
+		husk_error_append(err, "killed by signal %d", WTERMSIG(status));
+	else if (WIFEXITED(status))
+		husk_error_append(err, "exit status %d", WEXITSTATUS(status));
+	if (c->cg_made && husk_cgroup_stats(&c->cg, &stats, NULL) == 0 && stats.memory_oom_kill > 0)
+		husk_error_append(err, "out of memory: linux.resources.memory.limit is too low to start "
+				     "the container");
+	return -1;
+}
+
 static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
 			    const char *bundle, husk_error_t *err)
 {
@@ -424,7 +447,7 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 		int fd = -1;
 
 		if (husk_sync_recv(c->sync_fd, &m, &fd, err) < 0)
-			return -1;
+			return explain_child_death(c, err);
 		switch (m.type) {
 		case HUSK_SYNC_ERROR:
 			husk_error_set(err, 0, "%s", m.msg);

@@ -56,6 +56,26 @@ int husk_error_wrap(husk_error_t *err, const char *fmt, ...)
 	return -1;
 }
 
+int husk_error_append(husk_error_t *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *detail, *joined = NULL;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	detail = vformat(fmt, ap);
+	va_end(ap);
+	if (detail == NULL)
+		return -1;
+	if (asprintf(&joined, "%s: %s", husk_error_msg(err), detail) >= 0) {
+		free(err->msg);
+		err->msg = joined;
+	}
+	free(detail);
+	return -1;
+}
+
 void husk_error_clear(husk_error_t *err)
 {
 	if (err == NULL)

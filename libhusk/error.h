@@ -24,6 +24,9 @@ int husk_error_set(husk_error_t *err, int errnum, const char *fmt, ...)
 /* Prefix the existing message with "context: ". Returns -1. */
 int husk_error_wrap(husk_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Append ": detail" to the existing message. Returns -1. */
+int husk_error_append(husk_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void husk_error_clear(husk_error_t *err);
 
 /* Message or a placeholder, never NULL. */

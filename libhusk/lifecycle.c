@@ -101,7 +101,12 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 		if (r > 0)
 			return husk_cgroup_kill_all(&cg, sig, err);
 	}
-	return signal_init(&st, sig, err);
+	if (signal_init(&st, sig, err) < 0)
+		return -1;
+	/* A frozen task dies only once thawed (v1 freezer): let SIGKILL finish what it asked. */
+	if (status == HUSK_STATUS_PAUSED && sig == SIGKILL && open_cgroup(&st, &cg, NULL) > 0)
+		husk_cgroup_freeze(&cg, false, NULL);
+	return 0;
 }
 
 static void wait_until_gone(const husk_state_t *st)

@@ -143,7 +143,7 @@ def test_memory_limits(husk, bundle, unique_id):
     delete(husk, cid, force=True)
 
 
-def test_pids_limit_is_enforced(husk, bundle, unique_id, run_probe):
+def test_pids_limit_is_enforced(bundle, run_probe):
     require_controller("pids")
     report = run_probe(bundle(set_resources(pids={"limit": 10}), args=["/bin/probe", "fork", "30"]))
     # The probe itself is one of the 10.
@@ -167,7 +167,7 @@ def test_cpu_max_and_weight(husk, bundle, unique_id):
     delete(husk, cid, force=True)
 
 
-def test_cpuset(husk, bundle, run_probe):
+def test_cpuset(bundle, run_probe):
     require_controller("cpuset")
     cpus = Path("/sys/fs/cgroup/cpuset.cpus.effective").read_text().strip()
     if cpus in ("", "0"):
@@ -223,7 +223,7 @@ def test_unified_values(husk, bundle, unique_id):
 # ---------------------------------------------------------------------------- placement
 
 
-def test_cgroup_namespace_and_mount(husk, bundle, run_probe):
+def test_cgroup_namespace_and_mount(bundle, run_probe):
     """With a cgroup namespace the container sees its own cgroup as the root, and the
     /sys/fs/cgroup it mounts is that cgroup (so it reads its own limits)."""
     require_controller("pids")
@@ -235,7 +235,7 @@ def test_cgroup_namespace_and_mount(husk, bundle, run_probe):
     assert inside["content"].strip() == "17"
 
 
-def test_clone_into_cgroup(husk, bundle, unique_id, husk_bin, root_dir):
+def test_clone_into_cgroup(bundle, unique_id, husk_bin, root_dir):
     """The container's init is born in its cgroup (clone3 with CLONE_INTO_CGROUP), so no
     process of the container ever runs outside it, not even for an instant."""
     strace = shutil.which("strace")
@@ -342,7 +342,7 @@ def test_impossible_value_fails_cleanly(husk, bundle, unique_id, assert_clean, c
 
 
 @pytest.mark.xfail(strict=True, reason="eBPF device filter not implemented (issue 5)")
-def test_device_rules_ebpf(husk, bundle, run_probe):
+def test_device_rules_ebpf(bundle, run_probe):
     """On cgroup v2 the device rules are an eBPF program attached to the cgroup: a denied
     device gives EPERM on open even though its node exists; an allowed one works."""
     major, minor = disk_numbers()

@@ -291,8 +291,6 @@ def test_one_byte_memory_limit_fails_cleanly(husk, bundle, unique_id, assert_cle
     assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="create reports 'container init exited before it was "
-                   "ready' without saying it was OOM-killed under linux.resources.memory")
 def test_one_byte_memory_limit_error_names_memory(husk, bundle, unique_id):
     proc = husk("run", "--bundle", bundle(with_resources({"memory": {"limit": 1}})),
                 unique_id())

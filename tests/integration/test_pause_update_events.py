@@ -181,9 +181,6 @@ def test_kill_all_of_paused_container(husk, bundle, unique_id, assert_clean):
     assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="lifecycle.c: kill without --all signals only the "
-                   "init; on v1 a frozen task does not die until thawed, so a paused "
-                   "container stays paused (runc thaws after SIGKILL)")
 def test_kill_init_of_paused_container(husk, bundle, unique_id):
     cid = unique_id()
     start_detached(husk, bundle(args=SLEEP), cid)

@@ -9,6 +9,8 @@
 # does not boot, the watchdog) counts as one failure.
 #
 # HUSK_VM_TIMEOUT defaults to 600 s here: the whole step must fit in CI's ten minutes.
+# PYTEST_ARGS belongs to run-tests.sh's own pytest run; HUSK_VM_PYTEST_ARGS are the ones
+# for the VM's.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +33,8 @@ fi
 
 start=$(date +%s)
 status=0
-bash "$here/run.sh" bash tests/vm/run-cgroup-tests.sh 2>&1 | tee "$out" || status=${PIPESTATUS[0]}
+PYTEST_ARGS=${HUSK_VM_PYTEST_ARGS:-} bash "$here/run.sh" bash tests/vm/run-cgroup-tests.sh 2>&1 |
+	tee "$out" || status=${PIPESTATUS[0]}
 echo "VM step: $(($(date +%s) - start)) s, exit status $status"
 last=$(tail -n1 "$out")
 if [[ $last =~ ^[0-9]+\ passed,\ [0-9]+\ failed$ ]]; then

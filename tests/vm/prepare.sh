@@ -86,7 +86,7 @@ extract_vmlinux() {
 # Copies the modules we load, and everything they depend on, from the unpacked package
 # to $2/lib/modules/KVER, decompressed (busybox's modprobe may not read .ko.xz).
 copy_modules() {
-	local tree=$1 dest=$2 kver=$3 name line file dep want=() seen=" "
+	local tree=$1 dest=$2 kver=$3 name line file want=() deps=() seen=" "
 	local src=$tree/lib/modules/$kver
 	busybox depmod -b "$tree" "$kver" || return 1
 	for name in "${modules[@]}"; do
@@ -95,7 +95,8 @@ copy_modules() {
 		fi
 		line=$(grep -E "(^|/)${name//_/[_-]}\.ko(\.[a-z]+)?:" "$src/modules.dep") ||
 			{ echo "module $name is not in $kver" >&2; return 1; }
-		want+=(${line/:/})
+		read -r -a deps <<<"${line/:/}"
+		want+=("${deps[@]}")
 	done
 	mkdir -p "$dest/lib/modules/$kver"
 	for file in "${want[@]}"; do

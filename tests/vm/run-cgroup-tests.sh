@@ -14,7 +14,7 @@
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$src"
+cd "$src" || exit 1
 python=/usr/bin/python3
 log=$(mktemp -d /tmp/husk-vm-tests.XXXXXX)
 trap 'rm -rf "$log"' EXIT

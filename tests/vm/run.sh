@@ -38,8 +38,13 @@ if [ $# -eq 0 ]; then
 	echo "usage: tests/vm/run.sh CMD [ARG]..." >&2
 	exit 125
 fi
-[[ $limit =~ ^[0-9]+$ ]] && [ "$limit" -ge 60 ] ||
+if ! [[ $limit =~ ^[0-9]+$ ]] || [ "$limit" -lt 60 ]; then
 	harness_error "HUSK_VM_TIMEOUT must be a number of seconds, at least 60"
+fi
+if ! [[ $memory =~ ^[0-9]+$ ]] || [ "$memory" -lt 256 ]; then
+	harness_error "HUSK_VM_MEMORY must be a number of MiB, at least 256"
+fi
+[[ $cpus =~ ^[1-9][0-9]*$ ]] || harness_error "HUSK_VM_CPUS must be a positive number"
 [ "$(id -u)" -eq 0 ] || harness_error "must run as root (the guest's tree is the host's /, read by qemu)"
 
 prepared=$(bash "$here/prepare.sh") || {
@@ -54,6 +59,7 @@ run=$(mktemp -d /tmp/husk-vm.XXXXXX)
 qemu_pid=
 readers=()
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid" 2>/dev/null || true
