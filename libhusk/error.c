@@ -1,6 +1,7 @@
 #include "config.h"
 #include "error.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,43 +37,44 @@ int husk_error_set(husk_error_t *err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int husk_error_wrap(husk_error_t *err, const char *fmt, ...)
+/* Join a formatted piece to the message: before it ("piece: msg") or after ("msg: piece"). */
+static int join_message(husk_error_t *err, bool before, const char *fmt, va_list ap)
 {
-	va_list ap;
-	char *ctx, *joined = NULL;
+	char *piece, *joined = NULL;
+	int r;
 
 	if (err == NULL)
 		return -1;
-	va_start(ap, fmt);
-	ctx = vformat(fmt, ap);
-	va_end(ap);
-	if (ctx == NULL)
+	piece = vformat(fmt, ap);
+	if (piece == NULL)
 		return -1;
-	if (asprintf(&joined, "%s: %s", ctx, husk_error_msg(err)) >= 0) {
+	if (before)
+		r = asprintf(&joined, "%s: %s", piece, husk_error_msg(err));
+	else
+		r = asprintf(&joined, "%s: %s", husk_error_msg(err), piece);
+	if (r >= 0) {
 		free(err->msg);
 		err->msg = joined;
 	}
-	free(ctx);
+	free(piece);
+	return -1;
+}
+
+int husk_error_wrap(husk_error_t *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	join_message(err, true, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
 int husk_error_append(husk_error_t *err, const char *fmt, ...)
 {
 	va_list ap;
-	char *detail, *joined = NULL;
-
-	if (err == NULL)
-		return -1;
 	va_start(ap, fmt);
-	detail = vformat(fmt, ap);
+	join_message(err, false, fmt, ap);
 	va_end(ap);
-	if (detail == NULL)
-		return -1;
-	if (asprintf(&joined, "%s: %s", husk_error_msg(err), detail) >= 0) {
-		free(err->msg);
-		err->msg = joined;
-	}
-	free(detail);
 	return -1;
 }
 
