@@ -90,10 +90,15 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 	if (dirfd < 0)
 		return -1;
 	status = husk_state_status(dirfd, &st);
+	/* runc: --all on a container that is gone is done already. */
+	if (all && status == HUSK_STATUS_STOPPED)
+		return 0;
+	/* "container not running" is the wording containerd's shim matches to know the
+	 * process is simply gone. */
 	if (status != HUSK_STATUS_CREATED && status != HUSK_STATUS_RUNNING &&
 	    status != HUSK_STATUS_PAUSED)
-		return husk_error_set(err, 0, "cannot kill container \"%s\": status is %s", id,
-				      husk_status_name(status));
+		return husk_error_set(err, 0, "cannot kill container \"%s\": container not running "
+					      "(status is %s)", id, husk_status_name(status));
 	if (all) {
 		int r = open_cgroup(&st, &cg, err);
 		if (r < 0)
@@ -150,6 +155,20 @@ static void run_poststop(int dirfd, const husk_state_t *st)
 	husk_hooks_run_all(&spec->hooks->poststop, "poststop", state, warn_msg);
 }
 
+/* delete --force of a container that does not exist (or whose state is unreadable, as a
+ * create killed before its first write leaves it) succeeds, as with runc: engines end every
+ * container with it. Whatever directory is there goes. */
+static int delete_missing(const char *root, const char *id, husk_error_t *err)
+{
+	cleanup_close int rootfd = husk_root_open(root, false, NULL);
+
+	if (husk_id_validate(id, err) < 0)
+		return -1;
+	if (rootfd < 0)
+		return 0;
+	return husk_state_dir_remove(rootfd, id, err);
+}
+
 int husk_container_delete(const char *root, const char *id, bool force, husk_error_t *err)
 {
 	cleanup_state husk_state_t st = {0};
@@ -159,6 +178,10 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
 	husk_cgroup_t cg;
 	int r;
 
+	if (dirfd < 0 && force) {
+		husk_error_clear(err);
+		return delete_missing(root, id, err);
+	}
 	if (dirfd < 0)
 		return -1;
 	status = husk_state_status(dirfd, &st);

@@ -30,7 +30,8 @@ static const struct signal_name signal_names[] = {
 static int parse_number(const char *s, int *out)
 {
 	long long v;
-	if (!isdigit((unsigned char)*s) || husk_parse_int64(s, &v) < 0 || v < 1 || v > SIGRTMAX)
+	/* 0 is kill(2)'s liveness check: engines send it to a running container. */
+	if (!isdigit((unsigned char)*s) || husk_parse_int64(s, &v) < 0 || v < 0 || v > SIGRTMAX)
 		return -1;
 	*out = (int)v;
 	return 0;

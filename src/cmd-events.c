@@ -88,7 +88,11 @@ static void print_help(void)
 	    "every --interval (default 5s; Go durations: 500ms, 1m30s, ...), and\n"
 	    "  {\"type\":\"oom\",\"id\":ID}\n"
 	    "when a process of the container is OOM-killed, until the container's init\n"
-	    "exits. --stats prints one stats event and exits.\n");
+	    "exits. --stats prints one stats event and exits.\n\n"
+	    "Options:\n"
+	    "      --stats              print one stats event and exit\n"
+	    "      --interval DURATION  time between stats events (default 5s)\n");
+	cli_help_footer();
 }
 
 int cmd_events(int argc, char **argv, const husk_globals_t *g)

@@ -20,7 +20,9 @@ int cmd_pause(int argc, char **argv, const husk_globals_t *g)
 			return cli_bad_option("pause", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] pause CONTAINER-ID\n\n"
 		       "Freeze every process of a running container (its cgroup's freezer);\n"
-		       "its status then reads \"paused\" until 'husk resume'.\n");
+		       "its status then reads \"paused\" until 'husk resume'.\n\n"
+		       "Options:\n");
+		cli_help_footer();
 		exit(0);
 	}
 	if (cli_require_args("pause", argc - optind, 1, "container id"))

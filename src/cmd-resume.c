@@ -20,7 +20,9 @@ int cmd_resume(int argc, char **argv, const husk_globals_t *g)
 			return cli_bad_option("resume", argv);
 		printf("Usage: husk [GLOBAL OPTIONS] resume CONTAINER-ID\n\n"
 		       "Thaw every process of a paused container; its status reads \"running\"\n"
-		       "again.\n");
+		       "again.\n\n"
+		       "Options:\n");
+		cli_help_footer();
 		exit(0);
 	}
 	if (cli_require_args("resume", argc - optind, 1, "container id"))

@@ -79,7 +79,8 @@ static void print_help(void)
 	       "  --cpuset-cpus LIST           CPUs allowed (e.g. 0-1,3)\n"
 	       "  --cpuset-mems LIST           memory nodes allowed\n"
 	       "  --pids-limit N               maximum number of tasks (-1: unlimited)\n"
-	       "  --blkio-weight N             block IO weight (10-1000)\n\n"
+	       "  --blkio-weight N             block IO weight (10-1000)\n"
+	       "  -h, --help                   show this help\n\n"
 	       "SIZE is bytes, or a number with a k, m, g, t or p suffix (powers of 1024; an\n"
 	       "optional trailing b or ib is accepted, as runc does). A --pids-limit of 0 is a\n"
 	       "real limit (runtime-spec); any negative value means unlimited.\n");

@@ -189,10 +189,12 @@ def short_hash(text, length=6):
 
 
 class IdFactory:
-    """Short container ids unique per test: t-<hash of the test's node id>-<n>."""
+    """Short container ids unique per test and per test run:
+    t-<hash of the test's node id and of this pytest process>-<n>.  Cgroup paths
+    (/husk/<id>) are machine-wide, so two runs of the same test must not collide."""
 
     def __init__(self, nodeid):
-        self.prefix = f"t-{short_hash(nodeid)}"
+        self.prefix = f"t-{short_hash(f'{nodeid}:{os.getpid()}')}"
         self.issued = []
 
     def __call__(self):
