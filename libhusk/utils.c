@@ -144,7 +144,9 @@ int husk_write_file_atomic(int dirfd, const char *name, const char *data, size_t
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return husk_error_errno(err, "create `%s`", tmp);
-	if (husk_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	/* No fsync: what husk writes this way is runtime state on /run (tmpfs), gone at reboot
+	 * anyway; rename keeps readers from ever seeing a half-written file. */
+	if (husk_write_all(fd, data, len) < 0) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return husk_error_set(err, e, "write `%s`", tmp);

@@ -48,7 +48,7 @@ int husk_read_file_at(int dirfd, const char *path, char **out, size_t *len, husk
 int husk_write_all(int fd, const void *buf, size_t len);
 /* Open path (relative to dirfd) O_WRONLY and write a string; for /proc and cgroup files. */
 int husk_write_file_at(int dirfd, const char *path, const char *data, husk_error_t *err);
-/* Write a file atomically: temp file in the same directory, fsync, rename. */
+/* Replace a file atomically: temp file in the same directory, then rename. */
 int husk_write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 			   husk_error_t *err);
 /* mkdir -p with mode; ok if it exists. */

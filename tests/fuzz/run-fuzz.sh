@@ -104,7 +104,7 @@ build_target() {
 	# shellcheck disable=SC2207
 	libs=($(make_var YAJL_LIBS) $(make_var SECCOMP_LIBS) $(make_var CAP_LIBS)
 		$(make_var SYSTEMD_LIBS) $(make_var CRIU_LIBS))
-	"$cc" -I"$build" -I"$src" -I"$src/libhusk" -DHAVE_CONFIG_H $(make_var YAJL_CFLAGS) \
+	"$cc" -I"$build" -I"$src" -DHAVE_CONFIG_H $(make_var YAJL_CFLAGS) \
 		-Wall -Wextra -fsanitize=fuzzer "${sanitize_flags[@]}" \
 		"$fuzz_src/fuzz-$t.c" "$work/libhusk-fuzz.a" "${libs[@]}" -lpthread \
 		-o "$work/bin/fuzz-$t"
