@@ -1,10 +1,11 @@
 # chart.gp — the PNG of bench/run.sh: one panel per measurement, bars are medians and
 # whiskers the min–max range. Called as:
-#   gnuplot -e "datafile='latest.dat'; outfile='latest.png'" chart.gp
+#   gnuplot -e "datafile='latest.dat'; outfile='latest.png'; loopn='100'" chart.gp
 # The blocks of datafile (written by report.py) come in the order of `titles`.
 set terminal pngcairo size 1600,800 font ",10"
 set output outfile
-titles = "'run /bin/true (ms)' 'create+start+delete -f (ms)' 'state (ms)' 'exec /bin/true (ms)' '100 x run (s)' 'peak RSS of run (MiB)' 'smallest memory.limit (MiB)' 'binary size (MiB)'"
+if (!exists("loopn")) loopn = "100"
+titles = "'run /bin/true (ms)' 'create+start+delete -f (ms)' 'state (ms)' 'exec /bin/true (ms)' '".loopn." x run (s)' 'peak RSS of run (MiB)' 'smallest memory.limit (MiB)' 'binary size (MiB)'"
 set multiplot layout 2,4 title "husk vs crun vs runc (medians, whiskers min-max)"
 set style fill solid 0.7 border -1
 set boxwidth 0.6
@@ -19,6 +20,6 @@ set linetype 4 lc rgb "#909090"
 do for [i=0:7] {
 	set title word(titles, i + 1)
 	plot datafile index i using 0:2:($0 + 1):xtic(1) with boxes lc variable, \
-	     '' index i using 0:2:3:4 with yerrorbars lc rgb "black" pt -1
+	     '' index i using 0:2:3:4 with yerrorbars lc rgb "black" ps 0
 }
 unset multiplot

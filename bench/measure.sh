@@ -53,7 +53,7 @@ bench_rounds() {
 			args+=(-n "${spec%%=*}" "${spec#*=}")
 		done < <(rotate "$r" "${specs[@]}")
 		hyperfine -N --style basic --warmup "$warmup" --runs "$runs" \
-			--export-json "$RAW/$name-$r.json" "${args[@]}" >"$RAW/$name-$r.txt"
+			--export-json "$RAW/$name-$r.json" "${args[@]}" >"$RAW/$name-$r.txt" 2>&1
 	done
 	log "$name done"
 }

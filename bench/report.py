@@ -20,7 +20,7 @@ BENCHES = [
     ("cycle", "`create` + `start` + `delete -f`", 1e3, "ms"),
     ("state", "`state` of a running container", 1e3, "ms"),
     ("exec", "`exec` /bin/true into a running container", 1e3, "ms"),
-    ("loop", "100 sequential `run` /bin/true", 1.0, "s"),
+    ("loop", f"{os.environ.get('LOOP_N', '100')} sequential `run` /bin/true", 1.0, "s"),
 ]
 
 

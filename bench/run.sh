@@ -150,5 +150,5 @@ unshare --mount --propagation private sh -c \
 	"$here/measure.sh"
 
 python3 "$here/report.py" "$RAW" "$OUT/latest.md" "$OUT/latest.dat"
-gnuplot -e "datafile='$OUT/latest.dat'; outfile='$OUT/latest.png'" "$here/chart.gp"
+gnuplot -e "datafile='$OUT/latest.dat'; outfile='$OUT/latest.png'; loopn='$LOOP_N'" "$here/chart.gp"
 cat "$OUT/latest.md"

@@ -1,7 +1,8 @@
 /*
  * Fuzz husk_signal_parse, which reads `kill` and `--signal` arguments.
  *
- * Properties: a parsed signal is a real one (1..SIGRTMAX); a named signal parses back
+ * Properties: a parsed signal is a real one (1..SIGRTMAX), or 0 (kill(2)'s liveness check)
+ * when given as a number; a named signal parses back
  * to itself from its name with and without "SIG" and in lower case; a failure has a
  * message and leaves the output alone.
  */
@@ -54,7 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_assert(r == 0, "returned %d", r);
 	fuzz_assert(err.msg == NULL, "success with a message: %s", err.msg);
-	fuzz_assert(signo >= 1 && signo <= SIGRTMAX, "\"%s\" gives signal %d", text, signo);
+	fuzz_assert(signo >= 0 && signo <= SIGRTMAX, "\"%s\" gives signal %d", text, signo);
+	fuzz_assert(signo != 0 || strspn(text, "0123456789") == strlen(text),
+		    "\"%s\" gives signal 0, which only a number may ask for", text);
 	check_name_round_trip(signo);
 	return 0;
 }
