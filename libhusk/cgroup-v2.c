@@ -474,6 +474,9 @@ int husk_cgroup_v2_freeze(int dirfd, bool frozen, husk_error_t *err)
 			return 0;
 		husk_cg_sleep_ms(5);
 	}
+	/* A freeze that never completes must not leave the container half-frozen. */
+	if (frozen)
+		husk_cg_write(dirfd, "cgroup.freeze", "0", NULL, NULL);
 	return husk_error_set(err, ETIMEDOUT, "%s cgroup: timed out", frozen ? "freeze" : "thaw");
 }
 
