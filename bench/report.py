@@ -152,7 +152,7 @@ def memlimit_section(raw, md, dat):
             rt, value = line.split()
             limits[rt] = value
     md.append("### Smallest `linux.resources.memory.limit` that runs /bin/true\n")
-    md.append("Bisected from 16 MiB down to 64 KiB resolution; a limit passes when two runs in a row succeed.\n")
+    md.append("Bisected from 16 MiB down to 16 KiB resolution; a limit passes when five runs in a row succeed.\n")
     md.append("| | husk | crun | runc |")
     md.append("| --- | --- | --- | --- |")
     md.append(

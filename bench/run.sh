@@ -4,12 +4,14 @@
 # Usage (as root): bench/run.sh
 # Environment:
 #   HUSK=PATH     benchmark this husk binary instead of building one
-#   RUNS=50       timed runs per runtime for run, create+start+delete, state and exec
-#   ROUNDS=5      those runs are split in ROUNDS rounds with the order rotated each round
+#   RUNS=100      timed runs per runtime for run, create+start+delete, state and exec
+#   ROUNDS=10     those runs are split in ROUNDS rounds with the order rotated each round
 #   WARMUP=3      untimed runs per runtime per round
 #   LOOP_N=100    containers per sample of the sequential-runs benchmark
 #   LOOP_ROUNDS=5 samples of that benchmark per runtime
 #   RSS_RUNS=10   GNU time samples per runtime and operation
+#   STATE_FS=tmpfs  the runtimes' state dirs (--root) on a private tmpfs, like /run on most
+#                 hosts; STATE_FS=disk leaves them on the filesystem of /tmp
 #   OUT=DIR       where latest.md and latest.png go (default bench/results)
 #
 # Writes OUT/latest.md (the table, also printed), OUT/latest.png (the chart) and
@@ -19,8 +21,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-export RUNS=${RUNS:-50} ROUNDS=${ROUNDS:-5} WARMUP=${WARMUP:-3}
-export LOOP_N=${LOOP_N:-100} LOOP_ROUNDS=${LOOP_ROUNDS:-5} RSS_RUNS=${RSS_RUNS:-10}
+export RUNS=${RUNS:-100} ROUNDS=${ROUNDS:-10} WARMUP=${WARMUP:-3}
+export STATE_FS=${STATE_FS:-tmpfs} LOOP_N=${LOOP_N:-100} LOOP_ROUNDS=${LOOP_ROUNDS:-5} RSS_RUNS=${RSS_RUNS:-10}
 OUT=${OUT:-$here/results}
 
 die() {
@@ -128,6 +130,8 @@ machine_facts() {
 		echo "crun $(crun --version | head -n1)"
 		echo "runc $(runc --version | head -n1)"
 		echo "hyperfine $(hyperfine --version)"
+		echo "state dirs on $STATE_FS"
+		echo "load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
 	} >"$RAW/machine.txt"
 }
@@ -149,6 +153,7 @@ unshare --mount --propagation private sh -c \
 	'umount /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup/unified; exec "$0"' \
 	"$here/measure.sh"
 
+echo "load average at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW/machine.txt"
 python3 "$here/report.py" "$RAW" "$OUT/latest.md" "$OUT/latest.dat"
 gnuplot -e "datafile='$OUT/latest.dat'; outfile='$OUT/latest.png'; loopn='$LOOP_N'" "$here/chart.gp"
 cat "$OUT/latest.md"

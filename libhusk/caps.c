@@ -1,6 +1,7 @@
 /* husk: capability names and the five capability sets of the container process. */
 #include "config.h"
 #include "caps.h"
+#include "container.h"
 #include "process.h"
 #include "utils.h"
 
@@ -119,23 +120,27 @@ const char *const *husk_cap_known_names(void)
 	return known_names;
 }
 
+/* config.md: a capability that maps to nothing the kernel knows MUST be logged as a warning,
+ * and the runtime SHOULD NOT fail: it is left out of the set. */
 static int names_to_mask(char *const *names, size_t len, const char *set, int last_cap,
-			 uint64_t *mask, husk_error_t *err)
+			 bool warn, uint64_t *mask)
 {
 	*mask = 0;
 	for (size_t i = 0; i < len; i++) {
 		int cap = husk_cap_from_name(names[i]);
-		if (cap < 0)
-			return husk_config_error(
-			    err, "process.capabilities.%s[%zu]: unknown capability \"%s\"", set, i,
-			    names[i] ? names[i] : "");
-		if (cap <= last_cap)
-			*mask |= UINT64_C(1) << cap;
+		if (cap < 0 || cap > last_cap) {
+			if (warn)
+				husk_warn("process.capabilities.%s[%zu]: %s capability \"%s\" ignored",
+					  set, i, cap < 0 ? "unknown" : "unsupported",
+					  names[i] ? names[i] : "");
+			continue;
+		}
+		*mask |= UINT64_C(1) << cap;
 	}
 	return 0;
 }
 
-int husk_caps_to_sets(const husk_capabilities_t *caps, husk_cap_sets_t *out, husk_error_t *err)
+int husk_caps_to_sets(const husk_capabilities_t *caps, husk_cap_sets_t *out, bool warn)
 {
 	int last = husk_cap_last_cap();
 	struct {
@@ -158,9 +163,8 @@ int husk_caps_to_sets(const husk_capabilities_t *caps, husk_cap_sets_t *out, hus
 	    (typeof(lists[0])){caps->permitted, caps->permitted_len, "permitted", &out->permitted};
 	lists[4] = (typeof(lists[0])){caps->ambient, caps->ambient_len, "ambient", &out->ambient};
 	for (size_t i = 0; i < 5; i++)
-		if (names_to_mask(lists[i].names, lists[i].len, lists[i].set, last, lists[i].mask,
-				  err) < 0)
-			return -1;
+		names_to_mask(lists[i].names, lists[i].len, lists[i].set, last, warn,
+			      lists[i].mask);
 	return 0;
 }
 

@@ -28,7 +28,9 @@ int husk_cap_last_cap(void);
 
 /* Name lists -> masks. caps == NULL gives all-empty sets (runc: absent means none).
  * An unknown name fails with "process.capabilities.bounding[2]: unknown capability \"X\"". */
-int husk_caps_to_sets(const husk_capabilities_t *caps, husk_cap_sets_t *out, husk_error_t *err);
+/* Names to bitmasks; names the kernel or libcap do not know are left out (with a warning
+ * through husk_warn() when warn). Never fails. */
+int husk_caps_to_sets(const husk_capabilities_t *caps, husk_cap_sets_t *out, bool warn);
 
 /* Drop from the bounding set every capability not in sets->bounding. Done while the process
  * still has CAP_SETPCAP, i.e. before the uid switch. */

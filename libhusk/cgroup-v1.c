@@ -438,33 +438,19 @@ static int write_device_rule(int fd, const husk_device_cgroup_t *r, const char *
 	return husk_cg_write(fd, r->allow ? "devices.allow" : "devices.deny", rule, field, err);
 }
 
-/* Deny everything, then the rules in order, then linux.devices and the defaults (runc's
- * order: a leading "deny all" rule in the config must not take /dev/null away). */
+/* runc's order: deny everything, the config's rules, then the devices every container
+ * gets (null, zero, tty, pts, ...). linux.devices are not allowed on their own: as with
+ * runc, their access is whatever linux.resources.devices says, so a deny there holds. */
 static int v1_devices(int fd, const husk_cgroup_t *cg, const husk_resources_t *res,
 		      husk_error_t *err)
 {
+	(void)cg;
 	if (husk_cg_write(fd, "devices.deny", "a", "linux.resources.devices", err) < 0)
 		return -1;
 	for (size_t i = 0; res && i < res->devices_len; i++) {
 		char field[64];
 		snprintf(field, sizeof field, "linux.resources.devices[%zu]", i);
 		if (write_device_rule(fd, &res->devices[i], field, err) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < cg->devices_len; i++) {
-		const husk_device_t *d = &cg->devices[i];
-		husk_device_cgroup_t r = {.allow = true,
-					  .has_major = true,
-					  .major = d->major,
-					  .has_minor = true,
-					  .minor = d->minor,
-					  .access = "rwm"};
-		char field[64];
-		if (d->type == NULL || strcmp(d->type, "p") == 0)
-			continue; /* FIFOs are not device-controlled */
-		r.type = strcmp(d->type, "b") == 0 ? "b" : "c";
-		snprintf(field, sizeof field, "linux.devices[%zu]", i);
-		if (write_device_rule(fd, &r, field, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < husk_cgroup_default_devices_len; i++)

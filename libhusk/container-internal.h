@@ -38,8 +38,10 @@ int husk_exec_barrier_make(int dirfd, husk_exec_barrier_t *b, husk_error_t *err)
 void husk_exec_barrier_close(husk_exec_barrier_t *b);
 #define cleanup_barrier __attribute__((cleanup(husk_exec_barrier_close)))
 
-/* `start`'s half: release the process and wait until it has exec'd. */
-int husk_exec_barrier_release(int dirfd, const char *id, husk_error_t *err);
+/* `start`'s half: release the process and wait until it has exec'd. On failure
+ * *process_failed says whether the process itself failed (and is gone or going). */
+int husk_exec_barrier_release(int dirfd, const char *id, bool *process_failed,
+			      husk_error_t *err);
 
 /* Fail before the barrier, as runc does, when args[0] cannot be executed. */
 int husk_exec_lookup_check(const husk_process_t *p, husk_error_t *err);
@@ -61,6 +63,9 @@ int husk_state_load_spec(int dirfd, husk_spec_t **spec, husk_error_t *err);
 /* Open + lock + read a container's state. Returns the locked dir fd. */
 int husk_state_open_locked(const char *root, const char *id, int *rootfd, husk_state_t *st,
 			   husk_error_t *err);
+
+/* husk_warn() for callbacks that take a plain message. */
+void husk_warn_msg(const char *msg);
 
 /* Wait for pid in the foreground: forward signals to it, relay the pty when pty_master >= 0
  * (and close it), and store its exit status (128+N for signal N). */

@@ -44,6 +44,11 @@ void husk_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void husk_warn_msg(const char *msg)
+{
+	husk_warn("%s", msg);
+}
+
 static void gen_annotations(yajl_gen g, const husk_spec_t *spec)
 {
 	if (spec->annotations_len == 0)
@@ -151,13 +156,16 @@ static int read_until_eof(int fd, char *buf, size_t size)
 	return (int)used;
 }
 
-int husk_exec_barrier_release(int dirfd, const char *id, husk_error_t *err)
+int husk_exec_barrier_release(int dirfd, const char *id, bool *process_failed,
+			      husk_error_t *err)
 {
 	cleanup_close int start = openat(dirfd, HUSK_EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	cleanup_close int done = -1;
 	char msg[2048];
 
+	*process_failed = false;
 	if (start < 0) {
+		*process_failed = errno == ENXIO;
 		if (errno == ENXIO)
 			return husk_error_set(err, 0, "start container \"%s\": its process is gone",
 					      id);
@@ -172,6 +180,7 @@ int husk_exec_barrier_release(int dirfd, const char *id, husk_error_t *err)
 	unlinkat(dirfd, HUSK_EXEC_FIFO, 0);
 	unlinkat(dirfd, HUSK_EXEC_DONE, 0);
 	if (read_until_eof(done, msg, sizeof msg) > 0) {
+		*process_failed = true;
 		msg[strcspn(msg, "\n")] = '\0';
 		return husk_error_set(err, 0, "start container \"%s\": %s", id, msg);
 	}

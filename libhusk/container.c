@@ -45,6 +45,7 @@ typedef struct {
 	int sync_fd;
 	int pty_master;
 	int kept_fds; /* fds from 3 the process keeps: LISTEN_FDS + --preserve-fds */
+	bool hooks_started; /* prestart hooks ran: a failure now also runs poststop */
 } create_ctx_t;
 
 static void create_ctx_undo(create_ctx_t *c)
@@ -59,6 +60,22 @@ static void create_ctx_undo(create_ctx_t *c)
 		husk_warn("remove cgroup: %s", husk_error_msg(&ignored));
 	if (c->dir_made && husk_state_dir_remove(c->rootfd, c->id, &ignored) < 0)
 		husk_warn("remove state: %s", husk_error_msg(&ignored));
+}
+
+/* runtime.md: once hooks have run, a failed create continues the lifecycle at step 12:
+ * the container is destroyed, then the poststop hooks run (their failures only warn). */
+static void destroy_after_hooks(create_ctx_t *c, const husk_spec_t *spec, const char *bundle)
+{
+	cleanup_free char *state = NULL;
+
+	create_ctx_undo(c);
+	c->child = 0;
+	c->cg_made = false;
+	c->dir_made = false;
+	if (spec->hooks == NULL || spec->hooks->poststop.len == 0)
+		return;
+	state = husk_hook_state_json(spec, c->id, bundle, 0, "stopped");
+	husk_hooks_run_all(&spec->hooks->poststop, "poststop", state, husk_warn_msg);
 }
 
 static void create_ctx_close(create_ctx_t *c)
@@ -403,13 +420,15 @@ static int parent_handle_pty(create_ctx_t *c, const husk_create_opts_t *o, int m
 	return 0;
 }
 
-static int parent_runtime_hooks(const husk_spec_t *spec, const husk_create_opts_t *o,
-				const char *bundle, pid_t pid, husk_error_t *err)
+static int parent_runtime_hooks(create_ctx_t *c, const husk_spec_t *spec,
+				const husk_create_opts_t *o, const char *bundle, pid_t pid,
+				husk_error_t *err)
 {
 	cleanup_free char *state = NULL;
 
 	if (spec->hooks == NULL)
 		return 0;
+	c->hooks_started = true;
 	state = husk_hook_state_json(spec, o->id, bundle, pid, "creating");
 	if (husk_hooks_run(&spec->hooks->prestart, "prestart", state, err) < 0)
 		return -1;
@@ -454,7 +473,7 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 			err->errnum = m.errnum;
 			return -1;
 		case HUSK_SYNC_RUN_RUNTIME_HOOKS:
-			if (parent_runtime_hooks(spec, o, bundle, c->child, err) < 0)
+			if (parent_runtime_hooks(c, spec, o, bundle, c->child, err) < 0)
 				return -1;
 			if (husk_sync_send(c->sync_fd, HUSK_SYNC_HOOKS_DONE, c->child, -1, err) < 0)
 				return -1;
@@ -632,8 +651,11 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	c->cg_made = true;
 	if (parent_prepare_namespaces(spec, err) < 0 ||
 	    parent_spawn(c, spec, o, bundle, rootfs, &barrier, err) < 0 ||
-	    parent_sync_loop(c, spec, o, bundle, err) < 0)
+	    parent_sync_loop(c, spec, o, bundle, err) < 0) {
+		if (c->hooks_started)
+			destroy_after_hooks(c, spec, bundle);
 		return -1;
+	}
 	return record_created(c, &st, o, err);
 }
 

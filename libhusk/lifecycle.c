@@ -16,11 +16,6 @@
 #include "id.h"
 #include "utils.h"
 
-static void warn_msg(const char *msg)
-{
-	husk_warn("%s", msg);
-}
-
 static int open_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err)
 {
 	memset(cg, 0, sizeof *cg);
@@ -55,12 +50,15 @@ static int signal_init(const husk_state_t *st, int sig, husk_error_t *err)
 	return 0;
 }
 
-int husk_container_start(const char *root, const char *id, husk_error_t *err)
+/* Release the barrier and run poststart, with the state dir locked. 1: the container must
+ * be destroyed (the process failed before exec, or a poststart hook failed). */
+static int start_locked(const char *root, const char *id, husk_error_t *err)
 {
 	cleanup_state husk_state_t st = {0};
 	cleanup_close int dirfd = husk_state_open_locked(root, id, NULL, &st, err);
 	cleanup_spec husk_spec_t *spec = NULL;
 	husk_status_t status;
+	bool process_failed;
 
 	if (dirfd < 0)
 		return -1;
@@ -70,14 +68,29 @@ int husk_container_start(const char *root, const char *id, husk_error_t *err)
 					      "created", id, husk_status_name(status));
 	if (husk_state_load_spec(dirfd, &spec, err) < 0)
 		return -1;
-	if (husk_exec_barrier_release(dirfd, id, err) < 0)
-		return -1;
+	if (husk_exec_barrier_release(dirfd, id, &process_failed, err) < 0)
+		return process_failed ? 1 : -1;
 	if (spec->hooks && spec->hooks->poststart.len > 0) {
 		cleanup_free char *state =
 			husk_hook_state_json(spec, id, st.bundle, st.pid, "running");
-		husk_hooks_run_all(&spec->hooks->poststart, "poststart", state, warn_msg);
+		if (husk_hooks_run(&spec->hooks->poststart, "poststart", state, err) < 0)
+			return 1;
 	}
 	return 0;
+}
+
+int husk_container_start(const char *root, const char *id, husk_error_t *err)
+{
+	cleanup_error husk_error_t del_err = {0};
+	int r = start_locked(root, id, err);
+
+	if (r <= 0)
+		return r;
+	/* runtime.md: a failing startContainer or poststart hook stops the container and the
+	 * lifecycle goes on at step 12: destroy it, then the poststop hooks. */
+	if (husk_container_delete(root, id, true, &del_err) < 0)
+		husk_warn("%s", husk_error_msg(&del_err));
+	return -1;
 }
 
 int husk_container_kill(const char *root, const char *id, int sig, bool all, husk_error_t *err)
@@ -152,7 +165,7 @@ static void run_poststop(int dirfd, const husk_state_t *st)
 		return;
 	state = husk_hook_state_json(spec, st->id, st->bundle, 0, "stopped");
 	/* runtime.md: a failing poststop hook is a warning; the others and delete go on. */
-	husk_hooks_run_all(&spec->hooks->poststop, "poststop", state, warn_msg);
+	husk_hooks_run_all(&spec->hooks->poststop, "poststop", state, husk_warn_msg);
 }
 
 /* delete --force of a container that does not exist (or whose state is unreadable, as a
@@ -185,7 +198,10 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
 	if (dirfd < 0)
 		return -1;
 	status = husk_state_status(dirfd, &st);
-	if ((status == HUSK_STATUS_RUNNING || status == HUSK_STATUS_PAUSED) && !force)
+	/* runtime.md: deleting a container that is not stopped MUST fail (runc and crun do
+	 * delete a created one; husk asks for --force, which engines pass). */
+	if ((status == HUSK_STATUS_RUNNING || status == HUSK_STATUS_PAUSED ||
+	     status == HUSK_STATUS_CREATED) && !force)
 		return husk_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: "
 					      "status is %s (use --force)",
 				      id, husk_status_name(status));

@@ -241,7 +241,7 @@ int husk_process_validate(const husk_process_t *p, husk_error_t *err)
 
 	if (p == NULL)
 		return 0;
-	if (husk_caps_to_sets(p->capabilities, &sets, err) < 0 || validate_rlimits(p, err) < 0 ||
+	if (husk_caps_to_sets(p->capabilities, &sets, true) < 0 || validate_rlimits(p, err) < 0 ||
 	    validate_scheduler(p->scheduler, err) < 0 ||
 	    validate_io_priority(p->io_priority, err) < 0)
 		return -1;
@@ -472,7 +472,7 @@ int husk_process_set_identity(const husk_process_t *p, husk_error_t *err)
 {
 	husk_cap_sets_t sets;
 
-	if (husk_caps_to_sets(p->capabilities, &sets, err) < 0)
+	if (husk_caps_to_sets(p->capabilities, &sets, false) < 0)
 		return -1;
 	if (husk_caps_drop_bounding(&sets, err) < 0)
 		return -1;

@@ -1580,6 +1580,20 @@ static int check_oci_version(struct walker *w, const char *version)
 	return -1;
 }
 
+/* config.md: annotation keys MUST NOT be empty. */
+static int check_annotation_keys(struct walker *w, const husk_spec_t *s)
+{
+	for (size_t i = 0; i < s->annotations_len; i++) {
+		if (s->annotations[i].key[0] == '\0') {
+			size_t mark = path_push_key(w, "annotations");
+			fail(w, "keys must not be empty");
+			path_pop(w, mark);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse_spec(struct walker *w, yajl_val v, void *out)
 {
 	husk_spec_t *s = out;
@@ -1596,6 +1610,7 @@ static int parse_spec(struct walker *w, yajl_val v, void *out)
 	    get_string(w, v, "domainname", OPTIONAL, &s->domainname) < 0 ||
 	    get_object(w, v, "hooks", sizeof(husk_hooks_t), parse_hooks, (void **)&s->hooks) < 0 ||
 	    get_kv(w, v, "annotations", &s->annotations, &s->annotations_len) < 0 ||
+	    check_annotation_keys(w, s) < 0 ||
 	    get_object(w, v, "linux", sizeof(husk_linux_t), parse_linux, (void **)&s->linux_) < 0)
 		return -1;
 	return 0;

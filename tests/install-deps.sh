@@ -9,6 +9,7 @@ packages=(
 	busybox-static util-linux
 	python3 python3-pytest python3-jsonschema jq
 	qemu-system-x86 xz-utils strace
+	clang libclang-rt-dev # libFuzzer and the ASan/UBSan runtimes (tests/fuzz, tests/sanitize.sh)
 )
 
 missing=()

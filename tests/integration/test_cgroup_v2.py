@@ -319,7 +319,7 @@ def test_oom_killed_hog(husk, bundle, unique_id):
 
 IMPOSSIBLE = {
     # A CPU this machine does not have.
-    "cpuset": ({"cpu": {"cpus": "1023"}}, "1023"),
+    "cpuset": ({"cpu": {"cpus": "1023"}}, "cpuset.cpus"),
     # A cgroup file that does not exist.
     "unified-key": ({"unified": {"memory.nonexistent": "1"}}, "memory.nonexistent"),
     # memory+swap below memory alone.

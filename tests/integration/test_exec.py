@@ -128,8 +128,14 @@ def test_exec_bad_process_file(husk, running, tmp_path):
 def test_exec_tty(husk_bin, root_dir, running, tracker):
     cid, _ = running
     cmd = f"{husk_bin} --root {root_dir} exec --tty {cid} /bin/probe"
-    proc = subprocess.run(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=30)
+    # script's stdin stays open until the end: at EOF script types the EOF character into
+    # the terminal, and the container's tty would echo it into the output.
+    with subprocess.Popen(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        out = p.stdout.read()
+        err = p.stderr.read()
+        p.wait(timeout=30)
+    proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     assert proc.returncode == 0, helpers.describe(proc)
     # script(1) may echo control characters before the output: parse from the first brace.
     text = proc.stdout.replace("\r", "")

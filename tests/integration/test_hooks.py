@@ -216,19 +216,21 @@ def log_lines(path):
         return []
 
 
-def test_poststart_failure_only_warns(husk, bundle, hook_log, tmp_path, unique_id,
-                                     assert_clean):
-    log = tmp_path / "husk.log"
-    hooks = {"poststart": [lh.hook(hook_log, "poststart", "fail")]}
+def test_poststart_failure_stops_the_container(husk, bundle, hook_log, tmp_path, unique_id,
+                                              assert_clean):
+    """runtime.md lifecycle step 9 (1.3.0): "If any poststart hook fails, the runtime MUST
+    generate an error, stop the container, and continue the lifecycle at step 12" -- the
+    container is destroyed and the poststop hooks run."""
+    hooks = {"poststart": [lh.hook(hook_log, "poststart", "fail")],
+             "poststop": [lh.hook(hook_log, "poststop")]}
     b = hooks_bundle(bundle, hook_log, hooks, args=["/bin/probe", "sleep", "inf"])
     cid = unique_id()
-    husk("create", "--bundle", b, cid, check=True, global_args=["--log", log])
-    proc = husk("start", cid, global_args=["--log", log])
-    assert proc.returncode == 0, helpers.describe(proc)
-    assert lh.state(husk, cid)["status"] == "running"
-    warnings = [line for line in log_lines(log) if "warn" in line and "poststart" in line]
-    assert warnings, f"no poststart warning in the log: {log_lines(log)}"
-    husk("delete", "--force", cid, check=True)
+    husk("create", "--bundle", b, cid, check=True)
+    proc = husk("start", cid)
+    assert_one_error_line(proc, "poststart hook #0")
+    assert names(hook_log) == ["poststart", "poststop"]
+    gone = husk("state", cid)
+    assert gone.returncode == 1 and "does not exist" in gone.stderr, helpers.describe(gone)
     assert_clean()
 
 

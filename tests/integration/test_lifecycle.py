@@ -116,11 +116,16 @@ def test_delete_running_needs_force(husk, bundle, unique_id, assert_clean):
 
 
 def test_delete_created_container(husk, bundle, tmp_path, unique_id, assert_clean):
+    """runtime.md: "Attempting to delete a container that is not stopped MUST have no effect
+    on the container and MUST generate an error" -- created is not stopped; --force deletes."""
     b, marker = marker_bundle(bundle, tmp_path)
     cid = unique_id()
     husk("create", "--bundle", b, cid, check=True)
     pid = lh.state(husk, cid)["pid"]
-    proc = husk("delete", cid)
+    refused = husk("delete", cid)
+    assert refused.returncode == 1 and "not stopped" in refused.stderr, helpers.describe(refused)
+    assert lh.state(husk, cid)["status"] == "created"
+    proc = husk("delete", "--force", cid)
     assert proc.returncode == 0, helpers.describe(proc)
     assert not lh.pid_alive(pid)
     assert not marker.exists(), "delete of a created container ran its process"

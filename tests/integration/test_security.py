@@ -223,12 +223,24 @@ def test_bad_seccomp(husk, bundle, unique_id, assert_clean, command, case):
 @pytest.mark.parametrize("command", ["create", "run"])
 @pytest.mark.parametrize("kind", ["bounding", "effective", "ambient"])
 def test_unknown_capability(husk, bundle, unique_id, assert_clean, command, kind):
+    """config.md: a capability that cannot be mapped "MUST be logged as a warning by the
+    runtime. Runtimes SHOULD NOT fail" -- the warning names the field, the container runs."""
     def mutate(config):
-        config["process"]["capabilities"][kind] = ["CAP_KILL", "CAP_BOGUS"]
+        caps = config["process"]["capabilities"]
+        for s in ("bounding", "permitted", "effective", "inheritable", "ambient"):
+            caps.setdefault(s, [])
+            if "CAP_KILL" not in caps[s]:
+                caps[s].append("CAP_KILL")
+        caps[kind] = ["CAP_KILL", "CAP_BOGUS"]
 
     cid = unique_id()
     proc = husk(command, "--bundle", bundle(mutate), cid, timeout=20)
-    assert_one_error_line(proc, "CAP_BOGUS", f"process.capabilities.{kind}")
+    assert proc.returncode == 0, helpers.describe(proc)
+    warning = [l for l in proc.stderr.splitlines() if "CAP_BOGUS" in l]
+    assert warning and "warning" in warning[0], proc.stderr
+    assert f"process.capabilities.{kind}" in warning[0], warning
+    if command == "create":
+        husk("delete", "--force", cid, check=True)
     assert helpers.container_status(husk, cid) is None
     assert_clean()
 

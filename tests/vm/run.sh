@@ -149,6 +149,11 @@ write_shares() {
 	while read -r dir; do
 		[ -n "$dir" ] || continue
 		[ -d "$dir" ] || harness_error "cannot share $dir: not a directory"
+		case "$dir" in
+		/tmp | /run | /dev/shm)
+			harness_error "will not share all of $dir (it is the guest's own tmpfs):" \
+				"put the binaries in a directory below it" ;;
+		esac
 		for path in "${chosen[@]}"; do
 			case "$dir/" in "$path"/*) continue 2 ;; esac
 		done

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Builds husk with AddressSanitizer + UndefinedBehaviorSanitizer in a second build dir and
+# runs the unit tests (make check) and the pytest suites against that build, through
+# tests/run-tests.sh (same counting, same final line).
+#
+# The probe runs inside containers and is linked -static, which the sanitizer runtimes do
+# not support: it is built first, without sanitizers, and make check then finds it
+# up to date.
+#
+# Every sanitizer report goes to a file (log_path) rather than to stderr, so that reports
+# from processes whose exit status no test looks at (a container's init before exec, a
+# `husk` that a test runs in the background) are not lost. They are printed at the end and
+# count as failures. A report from a process inside a container's mount namespace cannot
+# reach the log dir; the sanitizer then dies with "Can't open file", which fails its test.
+#
+# The last line of output is "N passed, N failed".
+#
+# Environment:
+#   SANITIZE_BUILD_DIR=DIR   where to build (default /tmp/husk-sanitize); reused if present
+#   SANITIZE_CC=clang        the compiler (clang or gcc)
+#   SANITIZE_PYTEST_ARGS=... pytest arguments (default: every suite; run-tests.sh passes
+#                            a subset)
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+dir=${SANITIZE_BUILD_DIR:-/tmp/husk-sanitize}
+cc=${SANITIZE_CC:-clang}
+command -v "$cc" >/dev/null || cc=gcc
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+
+fail_early() {
+	echo "sanitize.sh: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+reports=$dir/reports
+rm -rf "$reports"
+mkdir -p "$reports"
+
+# A source dir configured in place cannot host a second (VPATH) build: configure refuses,
+# and make would take the in-tree objects for ours. Build from a clean copy then.
+tree=$src
+if [ -f "$src/config.status" ]; then
+	tree=$dir/src
+	echo "==> $src is configured in place: copying it to $tree"
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	tar -C "$src" --exclude=./.git --exclude=./tests/vm/cache --exclude=./tests/fixtures/cache \
+		--exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -C "$tree" -xf -
+	make -C "$tree" -s distclean >/dev/null 2>&1 || fail_early "make distclean in the copy failed"
+fi
+
+build=$dir/build
+mkdir -p "$build"
+echo "==> configure (in $build) CC=$cc CFLAGS=$san"
+(cd "$build" && CC=$cc CFLAGS=$san LDFLAGS=$san "$tree/configure" -q) ||
+	fail_early "configure failed"
+echo "==> the probe, without sanitizers"
+make -C "$build" -s CFLAGS="-g -O2" LDFLAGS= tests/probe/probe || fail_early "probe build failed"
+
+# abort_on_error: a report kills the process by SIGABRT, which no test mistakes for an
+# ordinary exit status. The host's /proc/self/exe of a sealed re-exec is a memfd that the
+# symbolizer cannot open; symbolize_reports below resolves those frames afterwards.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export LSAN_OPTIONS="log_path=$reports/lsan"
+
+status=0
+HUSK_SKIP_DEPS=1 HUSK_SKIP_AUTOGEN=1 HUSK_SKIP_VM=1 HUSK_SKIP_FUZZ=1 HUSK_SKIP_SANITIZE=1 \
+	HUSK_BUILD_DIR=$build CC=$cc CFLAGS=$san LDFLAGS=$san \
+	PYTEST_ARGS=${SANITIZE_PYTEST_ARGS:-} \
+	bash "$tree/tests/run-tests.sh" 2>&1 | tee "$dir/run-tests.out" || status=$?
+
+summary=$(tail -n1 "$dir/run-tests.out")
+if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+	passed=${BASH_REMATCH[1]}
+	failed=${BASH_REMATCH[2]}
+else
+	passed=0
+	failed=1
+fi
+
+# Frames in the sealed memfd copy of husk name "/memfd:husk (deleted)"; resolve their
+# offsets against the husk binary that was copied.
+symbolize_reports() {
+	local f line off sym
+	command -v llvm-symbolizer >/dev/null || command -v addr2line >/dev/null || return 0
+	for f in "$reports"/*; do
+		[ -f "$f" ] || continue
+		grep -q 'memfd:husk' "$f" || continue
+		while IFS= read -r line; do
+			if [[ $line =~ \(/memfd:husk\ \(deleted\)\+(0x[0-9a-f]+)\) ]]; then
+				off=${BASH_REMATCH[1]}
+				sym=$(addr2line -f -i -C -e "$build/husk" "$off" 2>/dev/null |
+					paste -sd' ' || true)
+				line="$line  => $sym"
+			fi
+			printf '%s\n' "$line"
+		done <"$f" >"$f.sym" && mv "$f.sym" "$f"
+	done
+}
+
+nreports=$(find "$reports" -type f | wc -l)
+if [ "$nreports" -gt 0 ]; then
+	symbolize_reports
+	echo "==> $nreports sanitizer report(s):"
+	for f in "$reports"/*; do
+		echo "---- $f"
+		cat "$f"
+	done
+	failed=$((failed + nreports))
+else
+	echo "==> no sanitizer reports"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
