@@ -81,10 +81,14 @@ def timing_section(raw, md, dat):
             + f" | {ratio(stats.get('husk'), stats.get('crun'))}"
             + f" | {ratio(stats.get('husk'), stats.get('runc'))} |"
         )
-        dat.append(f"# {name} ({unit})")
+        # The chart's whiskers are the 10th-90th percentiles: on a loaded machine the
+        # maxima are scheduling accidents that would flatten every bar.
+        dat.append(f"# {name} ({unit}): median p10 p90")
         for col in COLUMNS:
             if col in stats:
-                dat.append(f"{col} {stats[col][0]:.6g} {stats[col][1]:.6g} {stats[col][2]:.6g}")
+                values = [t * scale for t in data[col]["times"]]
+                deciles = statistics.quantiles(values, n=10) if len(values) > 1 else values * 9
+                dat.append(f"{col} {stats[col][0]:.6g} {deciles[0]:.6g} {deciles[8]:.6g}")
         dat.append("\n")
         cpu = {}
         for col in COLUMNS:

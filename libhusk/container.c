@@ -97,7 +97,7 @@ typedef struct {
 	pid_t host_pid; /* our pid as the host sees it, for hook state */
 	int sync_fd;
 	husk_exec_barrier_t barrier;
-	int new_flags; /* namespaces still to unshare after clone */
+	int new_flags; /* new namespaces clone did not create: unshared by the child */
 	int kept_fds;
 } child_ctx_t;
 
@@ -509,9 +509,16 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 {
 	int fds[2];
 	int new_flags = husk_ns_new_flags(spec);
-	int clone_flags = new_flags & (CLONE_NEWUSER | CLONE_NEWPID);
-	cleanup_close int cgroup_fd = -1;
 	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
+	/* Everything but the cgroup namespace is created at clone, before the child joins its
+	 * cgroup, so that their memory is not charged to the container (crun does the same).
+	 * The cgroup namespace must wait for the cgroup. With a user namespace joined by path,
+	 * the others must come after that join to be owned by it. */
+	int at_clone = user && user->path ? CLONE_NEWPID
+						: CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+							  CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+	int clone_flags = new_flags & at_clone;
+	cleanup_close int cgroup_fd = -1;
 	bool into_cgroup = false;
 	pid_t pid;
 
@@ -527,7 +534,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	}
 	if (pid == 0) {
 		child_ctx_t cc = {.spec = spec, .o = o, .rootfs = rootfs, .bundle = bundle,
-				  .sync_fd = fds[1], .barrier = *barrier, .new_flags = new_flags,
+				  .sync_fd = fds[1], .barrier = *barrier,
+				  .new_flags = new_flags & ~clone_flags,
 				  .kept_fds = c->kept_fds};
 		close(fds[0]);
 		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
@@ -633,7 +641,7 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 		return -1;
 	c->dir_made = true;
 	if (husk_state_lock(c->dirfd, err) < 0 ||
-	    husk_write_file_atomic(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
+	    husk_write_file_new(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
 		return -1;
 	husk_state_init(&st, spec, o->id, bundle, rootfs);
 	if (husk_cgroup_resolve(spec, o->id, o->systemd_cgroup, &c->cg, err) < 0)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,9 +128,26 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 	return 0;
 }
 
+static bool cgroup_has_processes(const husk_cgroup_t *cg)
+{
+	cleanup_free pid_t *pids = NULL;
+	size_t n = 0;
+
+	return husk_cgroup_pids(cg, &pids, &n, NULL) < 0 || n > 0;
+}
+
 static void wait_until_gone(const husk_state_t *st)
 {
+	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+
 	/* 5 s at most: a process stuck in D state must not hang delete forever. */
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		if (husk_pid_is(st->pid, st->pid_start))
+			poll(&p, 1, 5000);
+		close(pidfd);
+		return;
+	}
 	for (int i = 0; i < 5000 && husk_pid_is(st->pid, st->pid_start); i++) {
 		struct timespec ts = {0, 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -215,7 +233,8 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
 		return -1;
 	if (r > 0) {
 		/* Processes left by exec or by a killed create die with the container. */
-		husk_cgroup_kill_all(&cg, SIGKILL, NULL);
+		if (cgroup_has_processes(&cg))
+			husk_cgroup_kill_all(&cg, SIGKILL, NULL);
 		if (husk_cgroup_destroy(&cg, err) < 0)
 			return husk_error_wrap(err, "delete container \"%s\"", id);
 	}

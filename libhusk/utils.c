@@ -159,6 +159,18 @@ int husk_write_file_atomic(int dirfd, const char *name, const char *data, size_t
 	return 0;
 }
 
+int husk_write_file_new(int dirfd, const char *name, const char *data, size_t len,
+			husk_error_t *err)
+{
+	cleanup_close int fd =
+		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return husk_error_errno(err, "create `%s`", name);
+	if (husk_write_all(fd, data, len) < 0)
+		return husk_error_errno(err, "write `%s`", name);
+	return 0;
+}
+
 int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err)
 {
 	cleanup_free char *copy = xstrdup(path);

@@ -51,6 +51,9 @@ int husk_write_file_at(int dirfd, const char *path, const char *data, husk_error
 /* Replace a file atomically: temp file in the same directory, then rename. */
 int husk_write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 			   husk_error_t *err);
+/* Create a new file (O_EXCL) and write it whole: for files nobody reads before we unlock. */
+int husk_write_file_new(int dirfd, const char *name, const char *data, size_t len,
+			husk_error_t *err);
 /* mkdir -p with mode; ok if it exists. */
 int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err);
 

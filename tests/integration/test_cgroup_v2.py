@@ -167,6 +167,42 @@ def test_cpu_max_and_weight(husk, bundle, unique_id):
     delete(husk, cid, force=True)
 
 
+def test_cpu_burst(husk, bundle, unique_id):
+    require_controller("cpu")
+    cid, cg = created_cgroup(husk, bundle, unique_id, set_resources(
+        cpu={"quota": 50000, "period": 100000, "burst": 20000}))
+    if not (cg / "cpu.max.burst").exists():
+        delete(husk, cid, force=True)
+        pytest.skip("this kernel has no cpu.max.burst")
+    assert read_ctl(cg, "cpu.max") == "50000 100000"
+    assert read_ctl(cg, "cpu.max.burst") == "20000"
+    delete(husk, cid, force=True)
+
+
+def test_cpu_idle(husk, bundle, unique_id):
+    require_controller("cpu")
+    cid, cg = created_cgroup(husk, bundle, unique_id, set_resources(cpu={"idle": 1}))
+    if not (cg / "cpu.idle").exists():
+        delete(husk, cid, force=True)
+        pytest.skip("this kernel has no cpu.idle")
+    assert read_ctl(cg, "cpu.idle") == "1"
+    delete(husk, cid, force=True)
+
+
+def test_minus_one_means_max(husk, bundle, unique_id):
+    """-1 is "no limit" for memory, memory+swap and pids: the files say max (writing -1
+    itself would be refused by the kernel)."""
+    require_controller("memory")
+    require_controller("pids")
+    cid, cg = created_cgroup(husk, bundle, unique_id, set_resources(
+        memory={"limit": -1, "swap": -1}, pids={"limit": -1}))
+    assert read_ctl(cg, "memory.max") == "max"
+    if (cg / "memory.swap.max").exists():
+        assert read_ctl(cg, "memory.swap.max") == "max"
+    assert read_ctl(cg, "pids.max") == "max"
+    delete(husk, cid, force=True)
+
+
 def test_cpuset(bundle, run_probe):
     require_controller("cpuset")
     cpus = Path("/sys/fs/cgroup/cpuset.cpus.effective").read_text().strip()
