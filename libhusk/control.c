@@ -176,7 +176,7 @@ static uint64_t now_ms(void)
  * pidfds are not available (the caller then polls /proc). */
 static int open_init_pidfd(const husk_state_t *st)
 {
-	int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	int fd = husk_pidfd_open(st->pid);
 
 	if (fd >= 0 && !husk_pid_is(st->pid, st->pid_start)) {
 		close(fd);

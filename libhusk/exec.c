@@ -100,6 +100,27 @@ static int exec_final(exec_ctx_t *c, husk_error_t *err)
 	return husk_process_exec(p, err);
 }
 
+/* All at once through the pidfd; without pidfds (kernel < 5.3), one /proc/PID/ns file at a
+ * time in husk_ns_table's order (user first, mount last). */
+static int join_namespaces(exec_ctx_t *c, husk_error_t *err)
+{
+	if (c->pidfd >= 0) {
+		if (setns(c->pidfd, c->ns_flags) < 0)
+			return husk_error_errno(err, "exec: join the namespaces of pid %d",
+						(int)c->target);
+		return 0;
+	}
+	for (const husk_ns_info_t *n = husk_ns_table; n->type; n++) {
+		char path[64];
+		if (!(c->ns_flags & n->flag))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)c->target, n->proc);
+		if (husk_ns_join_path(path, n->flag, err) < 0)
+			return husk_error_wrap(err, "exec");
+	}
+	return 0;
+}
+
 /* The first child: joins the namespaces, then forks the process that execs (a new pid
  * namespace applies to children only) as a sibling, so `husk exec` can wait for it. */
 static __attribute__((noreturn)) void exec_joiner(exec_ctx_t *c)
@@ -111,8 +132,7 @@ static __attribute__((noreturn)) void exec_joiner(exec_ctx_t *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, &err) < 0)
 		_exit(1);
-	if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0) {
-		husk_error_errno(&err, "exec: join the namespaces of pid %d", (int)c->target);
+	if (c->ns_flags && join_namespaces(c, &err) < 0) {
 		husk_sync_send_error(c->sync_fd, &err);
 		_exit(1);
 	}
@@ -194,8 +214,8 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 		return -1;
 	if (spec->process->terminal && o->detach && o->console_socket == NULL)
 		return husk_error_set(err, 0, "exec --tty --detach needs --console-socket");
-	pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
-	if (pidfd < 0 || !husk_pid_is(st.pid, st.pid_start))
+	pidfd = husk_pidfd_open(st.pid);
+	if ((pidfd < 0 && errno != ENOSYS) || !husk_pid_is(st.pid, st.pid_start))
 		return husk_error_errno(err, "exec: container process %d", (int)st.pid);
 	c.spec = spec;
 	c.target = st.pid;

@@ -36,7 +36,7 @@ static long long now_ms(void)
 static int wait_with_timeout(pid_t pid, int timeout_s, int *status)
 {
 	long long deadline = timeout_s > 0 ? now_ms() + timeout_s * 1000LL : 0;
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = husk_pidfd_open(pid);
 
 	for (;;) {
 		pid_t r = waitpid(pid, status, deadline ? WNOHANG : 0);

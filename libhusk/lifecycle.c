@@ -31,7 +31,7 @@ static int open_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *
 
 static int signal_init(const husk_state_t *st, int sig, husk_error_t *err)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	int pidfd = husk_pidfd_open(st->pid);
 
 	if (pidfd >= 0) {
 		/* The pidfd pins the process: check it is still ours, then signal race-free. */
@@ -138,7 +138,7 @@ static bool cgroup_has_processes(const husk_cgroup_t *cg)
 
 static void wait_until_gone(const husk_state_t *st)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+	int pidfd = husk_pidfd_open(st->pid);
 
 	/* 5 s at most: a process stuck in D state must not hang delete forever. */
 	if (pidfd >= 0) {

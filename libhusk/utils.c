@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 void husk_freep(void *p)
 {
@@ -185,6 +186,17 @@ int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err)
 	if (mkdir(copy, mode) < 0 && errno != EEXIST)
 		return husk_error_errno(err, "mkdir `%s`", copy);
 	return 0;
+}
+
+int husk_pidfd_open(pid_t pid)
+{
+	const char *off = getenv("HUSK_TEST_NO_PIDFD");
+
+	if (off && strcmp(off, "1") == 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 int husk_parse_int64(const char *s, long long *out)

@@ -57,6 +57,10 @@ int husk_write_file_new(int dirfd, const char *name, const char *data, size_t le
 /* mkdir -p with mode; ok if it exists. */
 int husk_mkdir_p(const char *path, mode_t mode, husk_error_t *err);
 
+/* pidfd_open(2); HUSK_TEST_NO_PIDFD=1 in the environment makes it fail with ENOSYS, so that
+ * the fallbacks for kernels without pidfds (< 5.3) are tested too. */
+int husk_pidfd_open(pid_t pid);
+
 /* Parse a base-10 integer in full; -1 with errno set on error. */
 int husk_parse_int64(const char *s, long long *out);
 

@@ -9,6 +9,7 @@ packages=(
 	busybox-static util-linux
 	python3 python3-pytest python3-jsonschema jq
 	qemu-system-x86 xz-utils strace
+	podman buildah skopeo umoci conmon containerd runc crun # tests/engines: husk under engines
 	clang libclang-rt-dev # libFuzzer and the ASan/UBSan runtimes (tests/fuzz, tests/sanitize.sh)
 )
 

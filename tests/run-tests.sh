@@ -87,7 +87,7 @@ fi
 
 # ------------------------------------------------------------------ integration tests
 suites=()
-for dir in tests/integration oci-spec-tests; do
+for dir in tests/integration oci-spec-tests tests/engines; do
 	[ -d "$src/$dir" ] && suites+=("$src/$dir")
 done
 

@@ -104,3 +104,31 @@ def test_strace_no_clone3_when_disabled(husk_bin, root_dir, bundle, tmp_path, un
                                    tmp_path)
     assert any("CLONE_NEWPID" in line for line in clone3), clone3
     assert_clean()
+
+
+# --------------------------------------------------------------------------- no pidfds
+
+NO_PIDFD = dict(os.environ, HUSK_TEST_NO_PIDFD="1")
+
+
+def test_lifecycle_without_pidfd(husk, bundle, unique_id, assert_clean):
+    """HUSK_TEST_NO_PIDFD=1: kill, exec (namespaces joined one /proc/PID/ns file at a time),
+    delete --force (waiting without a pidfd) and hooks with a timeout still work."""
+    def mutate(config):
+        config["hooks"] = {"poststart": [{"path": "/bin/true", "timeout": 5}]}
+    cid = unique_id()
+    b = bundle(mutate, args=["/bin/probe", "wait-signal"])
+    proc = husk("run", "--detach", "--bundle", b, cid, env=NO_PIDFD)
+    assert proc.returncode == 0, helpers.describe(proc)
+    init = lh.state(husk, cid)
+    proc = husk("exec", cid, "/bin/probe", env=NO_PIDFD)
+    assert proc.returncode == 0, helpers.describe(proc)
+    report = helpers.parse_json_output(proc.stdout)
+    for ns in ("pid", "net", "ipc", "uts", "mnt", "cgroup"):
+        assert report["namespaces"][ns] == lh.host_ns(ns, init["pid"]), ns
+    proc = husk("kill", cid, "USR1", env=NO_PIDFD)
+    assert proc.returncode == 0, helpers.describe(proc)
+    assert helpers.wait_for_status(husk, cid, "stopped") == "stopped"
+    proc = husk("delete", "--force", cid, env=NO_PIDFD)
+    assert proc.returncode == 0, helpers.describe(proc)
+    assert_clean()
