@@ -90,7 +90,7 @@ int husk_cg_mkdir(const char *mnt, const char *path, husk_cg_undo_t *undo,
  * NULL = every controller the ancestor offers). */
 int husk_cgroup_v2_make(const char *mnt, const char *path, const char *want, husk_cg_undo_t *undo,
 			husk_error_t *err);
-/* Apply everything in res to a pure v2 cgroup (devices rules skipped: eBPF, not here). */
+/* Apply everything in res (may be NULL) to a pure v2 cgroup, the eBPF device filter included. */
 int husk_cgroup_v2_apply(int dirfd, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v2_apply_hugetlb(int dirfd, const husk_resources_t *res, husk_error_t *err);
 /* rdma.max lines: the same format on v1 and v2. */

@@ -1,6 +1,7 @@
 /* husk: cgroups: the cgroup v2 manager (pure v2, and the hybrid's unified hierarchy). */
 #include "config.h"
 #include "cgroup-internal.h"
+#include "ebpf.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -432,11 +433,35 @@ int husk_cgroup_v2_apply_unified(int dirfd, const husk_resources_t *res, husk_er
 	return 0;
 }
 
+/* v2 has no devices controller: the rules become an eBPF program (ebpf.c). A new cgroup gets
+ * one even without rules (deny all but the default devices, as on v1); on update the program
+ * is replaced only when rules are given, as v1 rewrites its lists only then. */
+static int apply_devices(int dirfd, const husk_resources_t *res, husk_error_t *err)
+{
+	husk_ebpf_prog_t prog = {0};
+	size_t n = res ? res->devices_len : 0;
+	bool has = false;
+	int r;
+
+	if (n == 0) {
+		if (husk_ebpf_has_device_filter(dirfd, &has, err) < 0)
+			return husk_error_wrap(err, "linux.resources.devices");
+		if (has)
+			return 0;
+	}
+	if (husk_ebpf_container_filter(n ? res->devices : NULL, n, &prog, err) < 0)
+		return -1;
+	r = husk_ebpf_replace_device_filter(dirfd, &prog, err);
+	husk_ebpf_prog_free(&prog);
+	return r;
+}
+
 int husk_cgroup_v2_apply(int dirfd, const husk_resources_t *res, husk_error_t *err)
 {
+	if (apply_devices(dirfd, res, err) < 0)
+		return -1;
 	if (res == NULL)
 		return 0;
-	/* Device rules need an eBPF program on v2 (ebpf.c), attached by the caller. */
 	if (apply_memory(dirfd, res->memory, err) < 0 || apply_cpu(dirfd, res->cpu, err) < 0 ||
 	    apply_pids(dirfd, res, err) < 0 || apply_io(dirfd, res->block_io, err) < 0 ||
 	    husk_cgroup_v2_apply_hugetlb(dirfd, res, err) < 0 ||

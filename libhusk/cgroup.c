@@ -775,7 +775,8 @@ int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_erro
 	r = husk_cgroup_v2_make(HUSK_CGROUP_MNT, cg->path, NULL, &undo, err);
 	if (r == 0 && (fd = v2_open(cg, err)) < 0)
 		r = -1;
-	if (r == 0 && res)
+	/* Even without linux.resources: the device filter (deny all but the defaults) applies. */
+	if (r == 0)
 		r = husk_cgroup_v2_apply(fd, res, err);
 	if (r < 0)
 		husk_cg_undo_rollback(&undo);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds husk and runs every test suite: C unit tests (make check), then the pytest
 # integration tests and oci-spec-tests.  The last line of output is always
-# "N passed, N failed" (unit test cases + pytest tests + the VM's cgroup v2 tests; pytest
-# errors count as failed).
+# "N passed, N failed" (unit test cases + pytest tests + the VM's cgroup v2 tests + the fuzz
+# targets + the ASan/UBSan build's tests; pytest errors count as failed).
 #
 # Environment:
 #   HUSK_SKIP_DEPS=1      do not run tests/install-deps.sh
@@ -10,6 +10,10 @@
 #   HUSK_BUILD_DIR=DIR    configure and build in DIR instead of in the source tree
 #   PYTEST_ARGS="..."     extra arguments for pytest (e.g. "-k probe -x")
 #   HUSK_SKIP_VM=1        do not run the cgroup v2 tests in a VM (tests/vm/check.sh)
+#   HUSK_SKIP_FUZZ=1      do not run the fuzz targets (tests/fuzz/run-fuzz.sh)
+#   FUZZ_SECONDS=60       fuzzing time, in total over the targets
+#   HUSK_SKIP_SANITIZE=1  do not run the ASan/UBSan build's tests (tests/sanitize.sh)
+#   SANITIZE_PYTEST_ARGS  pytest arguments for the sanitizer run (default: all but engines)
 # Exit status: 0 when nothing failed.
 set -euo pipefail
 
@@ -132,9 +136,38 @@ if [ "${HUSK_SKIP_VM:-0}" != 1 ]; then
 	fi
 fi
 
-passed=$((unit_passed + py_passed + vm_passed))
-failed=$((unit_failed + py_failed + vm_failed))
+# ------------------------------------------------------------------ fuzzing, sanitizers
+# Both scripts end with "N passed, N failed": one test per fuzz target; the sanitizer run's
+# unit tests and pytest tests, plus one failure per sanitizer report.
+counts_of() { # FILE -> "PASSED FAILED" from its last line; "0 1" when it has none
+	if [[ $(tail -n1 "$1") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+	else
+		echo "0 1"
+	fi
+}
+fuzz_passed=0
+fuzz_failed=0
+if [ "${HUSK_SKIP_FUZZ:-0}" != 1 ]; then
+	step "fuzz targets (tests/fuzz/run-fuzz.sh, ${FUZZ_SECONDS:-60}s)"
+	HUSK_BUILD_DIR=$build FUZZ_SECONDS=${FUZZ_SECONDS:-60} \
+		bash "$src/tests/fuzz/run-fuzz.sh" 2>&1 | tee "$log_dir/fuzz.out" || true
+	read -r fuzz_passed fuzz_failed < <(counts_of "$log_dir/fuzz.out")
+fi
+san_passed=0
+san_failed=0
+if [ "${HUSK_SKIP_SANITIZE:-0}" != 1 ]; then
+	step "ASan/UBSan build: unit and integration tests (tests/sanitize.sh)"
+	SANITIZE_BUILD_DIR=${SANITIZE_BUILD_DIR:-$log_dir/sanitize} \
+		SANITIZE_PYTEST_ARGS=${SANITIZE_PYTEST_ARGS:---ignore=tests/engines} \
+		bash "$src/tests/sanitize.sh" 2>&1 | tee "$log_dir/sanitize.out" || true
+	read -r san_passed san_failed < <(counts_of "$log_dir/sanitize.out")
+fi
+
+passed=$((unit_passed + py_passed + vm_passed + fuzz_passed + san_passed))
+failed=$((unit_failed + py_failed + vm_failed + fuzz_failed + san_failed))
 echo "unit: $unit_passed passed, $unit_failed failed; pytest: $py_passed passed, $py_failed failed;" \
-	"vm: $vm_passed passed, $vm_failed failed"
+	"vm: $vm_passed passed, $vm_failed failed; fuzz: $fuzz_passed passed, $fuzz_failed failed;" \
+	"sanitize: $san_passed passed, $san_failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,6 +17,7 @@
 # Environment:
 #   SANITIZE_BUILD_DIR=DIR   where to build (default /tmp/husk-sanitize); reused if present
 #   SANITIZE_CC=clang        the compiler (clang or gcc)
+#   SANITIZE_UNIT_TIMEOUT=180 seconds each unit test program may take
 #   SANITIZE_PYTEST_ARGS=... pytest arguments (default: every suite; run-tests.sh passes
 #                            a subset)
 set -euo pipefail
@@ -59,8 +60,15 @@ make -C "$build" -s CFLAGS="-g -O2" LDFLAGS= tests/probe/probe || fail_early "pr
 
 # abort_on_error: a report kills the process by SIGABRT, which no test mistakes for an
 # ordinary exit status.
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+# fast_unwind_on_malloc=0: glibc has no frame pointers, and a leak found through
+# vasprintf would otherwise show no caller.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+# A sanitizer that dies where its own syscalls are refused (a unit test's seccomp allow
+# list without sigaltstack, mmap or futex) can spin forever: a time limit per unit test
+# program turns that into a failure. automake's harness takes LOG_COMPILER from the
+# environment; timeout kills the program's whole process group.
+export LOG_COMPILER="timeout -k 10 ${SANITIZE_UNIT_TIMEOUT:-180}"
 
 status=0
 HUSK_SKIP_DEPS=1 HUSK_SKIP_AUTOGEN=1 HUSK_SKIP_VM=1 HUSK_SKIP_FUZZ=1 HUSK_SKIP_SANITIZE=1 \
@@ -77,15 +85,31 @@ else
 	failed=1
 fi
 
+# husk re-executes itself from a sealed memfd (create, run, exec); the symbolizer cannot
+# open "/memfd:husk (deleted)", so those frames carry only an offset. Resolve them against
+# the binary the memfd was copied from.
+symbolize_memfd_frames() {
+	local offsets off
+	# In order of first appearance, so that a report's frames stay in stack order.
+	offsets=$(grep -oE '/memfd:husk \(deleted\)\+0x[0-9a-f]+' "$dir/run-tests.out" |
+		sed 's/.*+//' | awk '!seen[$0]++')
+	[ -n "$offsets" ] || return 0
+	echo "==> frames in the sealed copy of husk (/memfd:husk+offset), from $build/husk:"
+	for off in $offsets; do
+		echo "  $off: $(addr2line -f -i -C -p -e "$build/husk" "$off" 2>/dev/null | paste -sd' ')"
+	done
+}
+
 # Each report's first line, with its line number in the output above where the whole
 # report (stack, shadow bytes) is.
-reports=$(grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|Sanitizer CHECK failed' \
+reports=$(grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|Sanitizer: CHECK failed' \
 	"$dir/run-tests.out" || true)
 if [ -n "$reports" ]; then
 	nreports=$(echo "$reports" | wc -l)
 	echo "==> $nreports sanitizer report(s) in the output (line: report):"
 	echo "$reports"
 	failed=$((failed + nreports))
+	symbolize_memfd_frames
 else
 	echo "==> no sanitizer reports in the output"
 fi

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_assert(r == 0 || r == -1, "returned %d", r);
 	fuzz_assert((r == 0) == want, "\"%s\" (%zu bytes): husk says %s, the rule says %s", id,
-		    strlen(id), r == 0 ? "valid" : husk_error_msg(&err), want ? "valid" : "invalid");
+		    strlen(id), r == 0 ? "valid" : husk_error_msg(&err),
+		    want ? "valid" : "invalid");
 	if (r == 0) {
 		fuzz_assert(err.msg == NULL, "success with a message: %s", err.msg);
 		fuzz_assert(strchr(id, '/') == NULL, "a valid id contains '/'");

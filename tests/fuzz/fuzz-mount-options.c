@@ -98,19 +98,19 @@ static void check_equal(const husk_mount_options_t *got, const husk_mount_option
 		    "flags %#lx/%#lx, fold gives %#lx/%#lx", got->flags, got->clear_flags,
 		    want->flags, want->clear_flags);
 	fuzz_assert(got->rec_attr_set == want->rec_attr_set &&
-			    got->rec_attr_clr == want->rec_attr_clr,
+			got->rec_attr_clr == want->rec_attr_clr,
 		    "recursive attributes %#llx/%#llx, fold gives %#llx/%#llx",
 		    (unsigned long long)got->rec_attr_set, (unsigned long long)got->rec_attr_clr,
 		    (unsigned long long)want->rec_attr_set, (unsigned long long)want->rec_attr_clr);
 	fuzz_assert(got->propagation_len == want->propagation_len &&
-			    memcmp(got->propagation, want->propagation,
-				   got->propagation_len * sizeof got->propagation[0]) == 0,
+			memcmp(got->propagation, want->propagation,
+			       got->propagation_len * sizeof got->propagation[0]) == 0,
 		    "propagation differs from the fold");
 	fuzz_assert(got->idmap == want->idmap && got->rec_idmap == want->rec_idmap &&
-			    got->tmpcopyup == want->tmpcopyup,
+			got->tmpcopyup == want->tmpcopyup,
 		    "idmap/ridmap/tmpcopyup differ from the fold");
 	fuzz_assert((got->data == NULL && want->data == NULL) ||
-			    (got->data && want->data && strcmp(got->data, want->data) == 0),
+			(got->data && want->data && strcmp(got->data, want->data) == 0),
 		    "data \"%s\", fold gives \"%s\"", got->data ? got->data : "(null)",
 		    want->data ? want->data : "(null)");
 }

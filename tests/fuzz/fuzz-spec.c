@@ -27,7 +27,7 @@ static void check_result(const char *what, int r, void *out, husk_error_t *err, 
 	fuzz_assert(out == NULL, "%s: failure left an object behind", what);
 	fuzz_assert(err->msg != NULL, "%s: failure without a message", what);
 	fuzz_assert(strncmp(err->msg, origin, strlen(origin)) == 0 &&
-			    strncmp(err->msg + strlen(origin), ": ", 2) == 0,
+			strncmp(err->msg + strlen(origin), ": ", 2) == 0,
 		    "%s: message does not start with \"%s: \": %s", what, origin, err->msg);
 	int at = fuzz_bad_message_byte(err->msg);
 	fuzz_assert(at < 0, "%s: control byte 0x%02x at %d in message: %s", what,

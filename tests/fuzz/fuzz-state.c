@@ -82,20 +82,19 @@ static bool same_str(const char *a, const char *b)
 static void check_same_state(const husk_state_t *a, const husk_state_t *b)
 {
 	fuzz_assert(same_str(a->id, b->id) && same_str(a->bundle, b->bundle) &&
-			    same_str(a->rootfs, b->rootfs) && same_str(a->created_at, b->created_at) &&
-			    same_str(a->owner, b->owner) && same_str(a->cgroup_path, b->cgroup_path),
+			same_str(a->rootfs, b->rootfs) && same_str(a->created_at, b->created_at) &&
+			same_str(a->owner, b->owner) && same_str(a->cgroup_path, b->cgroup_path),
 		    "a string field changed in the round trip");
 	fuzz_assert(a->created == b->created && a->pid == b->pid && a->pid_start == b->pid_start &&
-			    a->creator_pid == b->creator_pid &&
-			    a->creator_start == b->creator_start &&
-			    a->cgroup_systemd == b->cgroup_systemd &&
-			    a->detached_init == b->detached_init,
+			a->creator_pid == b->creator_pid && a->creator_start == b->creator_start &&
+			a->cgroup_systemd == b->cgroup_systemd &&
+			a->detached_init == b->detached_init,
 		    "a number or flag changed in the round trip");
 	fuzz_assert(a->annotations_len == b->annotations_len, "annotations: %zu, then %zu",
 		    a->annotations_len, b->annotations_len);
 	for (size_t i = 0; i < a->annotations_len; i++)
 		fuzz_assert(same_str(a->annotations[i].key, b->annotations[i].key) &&
-				    same_str(a->annotations[i].value, b->annotations[i].value),
+				same_str(a->annotations[i].value, b->annotations[i].value),
 			    "annotation %zu changed in the round trip", i);
 }
 

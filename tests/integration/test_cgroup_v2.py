@@ -377,7 +377,6 @@ def test_impossible_value_fails_cleanly(husk, bundle, unique_id, assert_clean, c
 # ---------------------------------------------------------------------------- devices
 
 
-@pytest.mark.xfail(strict=True, reason="eBPF device filter not implemented (issue 5)")
 def test_device_rules_ebpf(bundle, run_probe):
     """On cgroup v2 the device rules are an eBPF program attached to the cgroup: a denied
     device gives EPERM on open even though its node exists; an allowed one works."""
