@@ -377,6 +377,24 @@ def test_impossible_value_fails_cleanly(husk, bundle, unique_id, assert_clean, c
 # ---------------------------------------------------------------------------- devices
 
 
+def test_device_filter_without_resources(bundle, run_probe):
+    """No linux.resources at all still gets the default device filter (deny all but the
+    devices every container has): a disk node in the image cannot be opened."""
+    major, minor = disk_numbers()
+
+    def mutate(config):
+        linux = config.setdefault("linux", {})
+        linux.pop("resources", None)
+        linux.setdefault("devices", []).append({
+            "path": "/dev/testdisk", "type": "b", "major": major, "minor": minor,
+            "fileMode": 0o660, "uid": 0, "gid": 0})
+
+    denied = run_probe(bundle(mutate, args=["/bin/probe", "read", "/dev/testdisk"]))
+    allowed = run_probe(bundle(mutate, args=["/bin/probe", "read", "/dev/zero"]))
+    assert allowed["ok"], allowed
+    assert not denied["ok"] and denied["errno_name"] == "EPERM", denied
+
+
 def test_device_rules_ebpf(bundle, run_probe):
     """On cgroup v2 the device rules are an eBPF program attached to the cgroup: a denied
     device gives EPERM on open even though its node exists; an allowed one works."""
