@@ -21,6 +21,7 @@
 #include "container-internal.h"
 #include "hooks.h"
 #include "id.h"
+#include "mempolicy.h"
 #include "namespaces.h"
 #include "process.h"
 #include "rootfs.h"
@@ -230,7 +231,8 @@ static int child_process_early(child_ctx_t *c, husk_error_t *err)
 	if (husk_process_setup_early(&init, err) < 0)
 		return -1;
 	if (c->spec->linux_ &&
-	    husk_process_set_personality(c->spec->linux_->personality, err) < 0)
+	    (husk_process_set_personality(c->spec->linux_->personality, err) < 0 ||
+	     husk_mempolicy_apply(c->spec->linux_->memory_policy, err) < 0))
 		return -1;
 	return 0;
 }
@@ -343,6 +345,38 @@ static int resolve_rootfs(const husk_spec_t *spec, const char *bundle, char **ou
 	return 0;
 }
 
+static bool host_has_lsm(const char *probe_path, char yes)
+{
+	cleanup_free char *text = NULL;
+
+	if (husk_read_file_at(AT_FDCWD, probe_path, &text, NULL, NULL) < 0)
+		return false;
+	return yes == 0 || text[0] == yes;
+}
+
+/* runtime.md: a runtime unable to create the environment the config asks for MUST error.
+ * Fields husk does not implement are refused rather than ignored; LSM labels are only
+ * meaningless (and ignored, as runc does) on a host without that LSM. */
+static int validate_unsupported(const husk_spec_t *spec, husk_error_t *err)
+{
+	const husk_linux_t *l = spec->linux_;
+	const husk_process_t *p = spec->process;
+
+	if (l && l->intel_rdt)
+		return husk_error_set(err, 0, "linux.intelRdt: not supported by husk");
+	if (l && l->net_devices_len > 0)
+		return husk_error_set(err, 0, "linux.netDevices: not supported by husk");
+	if (p->apparmor_profile && *p->apparmor_profile &&
+	    host_has_lsm("/sys/module/apparmor/parameters/enabled", 'Y'))
+		return husk_error_set(err, 0, "process.apparmorProfile: AppArmor is not "
+						    "supported by husk");
+	if (((p->selinux_label && *p->selinux_label) || (l && l->mount_label && *l->mount_label)) &&
+	    host_has_lsm("/sys/fs/selinux/enforce", 0))
+		return husk_error_set(err, 0, "process.selinuxLabel: SELinux is not "
+						    "supported by husk");
+	return 0;
+}
+
 /* A NOTIFY rule needs somebody listening on the host: check before anything exists. */
 static int validate_seccomp_listener(const husk_seccomp_t *s, husk_error_t *err)
 {
@@ -380,7 +414,9 @@ static int validate_config(const husk_spec_t *spec, const husk_create_opts_t *o,
 					      "false");
 	if (husk_ns_validate(spec, err) < 0 || husk_hooks_validate(spec->hooks, err) < 0)
 		return -1;
-	if (husk_process_validate(spec->process, err) < 0)
+	if (husk_process_validate(spec->process, err) < 0 || validate_unsupported(spec, err) < 0)
+		return -1;
+	if (spec->linux_ && husk_mempolicy_validate(spec->linux_->memory_policy, err) < 0)
 		return -1;
 	if (spec->linux_ && spec->linux_->seccomp &&
 	    (husk_seccomp_validate(spec->linux_->seccomp, err) < 0 ||

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json-gen.h"
+#include "mempolicy.h"
 #include "namespaces.h"
 #include "process.h"
 #include "rootfs.h"
@@ -170,6 +171,13 @@ static void gen_linux(yajl_gen g)
 	yajl_gen_map_open(g);
 	husk_json_key_bool(g, "enabled", mount_option_known("idmap"));
 	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	husk_json_key(g, "memoryPolicy");
+	yajl_gen_map_open(g);
+	husk_json_key(g, "modes");
+	husk_json_strv(g, husk_mempolicy_modes);
+	husk_json_key(g, "flags");
+	husk_json_strv(g, husk_mempolicy_flags);
 	yajl_gen_map_close(g);
 	husk_json_key(g, "netDevices");
 	yajl_gen_map_open(g);
