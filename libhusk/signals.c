@@ -62,6 +62,18 @@ static int parse_realtime(const char *s, int *out)
 	return 0;
 }
 
+/* One line whatever the input: control characters shown as '?'. */
+static int invalid_signal(const char *text, husk_error_t *err)
+{
+	char shown[64];
+	size_t i = 0;
+
+	for (; text[i] && i < sizeof shown - 1; i++)
+		shown[i] = iscntrl((unsigned char)text[i]) ? '?' : text[i];
+	shown[i] = '\0';
+	return husk_error_set(err, 0, "invalid signal \"%s\"", shown);
+}
+
 int husk_signal_parse(const char *text, int *signo, husk_error_t *err)
 {
 	const char *s = text;
@@ -80,7 +92,7 @@ int husk_signal_parse(const char *text, int *signo, husk_error_t *err)
 	}
 	if (parse_realtime(s, signo) == 0)
 		return 0;
-	return husk_error_set(err, 0, "invalid signal \"%s\"", text);
+	return invalid_signal(text, err);
 }
 
 const char *husk_signal_name(int signo)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "cmd-create-opts.h"
 #include "libhusk/container.h"
 
@@ -114,7 +115,7 @@ int parse_create_opts(int argc, char **argv, const husk_globals_t *g, husk_creat
 int cmd_create(int argc, char **argv, const husk_globals_t *g)
 {
 	husk_create_opts_t o;
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 
 	if (parse_create_opts(argc, argv, g, &o, NULL, NULL))
 		return 1;

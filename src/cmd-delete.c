@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "libhusk/container.h"
 
 int cmd_delete(int argc, char **argv, const husk_globals_t *g)
@@ -13,7 +14,7 @@ int cmd_delete(int argc, char **argv, const husk_globals_t *g)
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	bool force = false;
 	int c;
 

@@ -59,7 +59,7 @@ int cmd_exec(int argc, char **argv, const husk_globals_t *g)
 	cleanup_free char **env = NULL;
 	cleanup_free char **caps = NULL;
 	size_t nenv = 0, ncaps = 0;
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	int c, status = 0;
 
 	while ((c = getopt_long(argc, argv, "+p:tde:u:c:h", opts, NULL)) != -1) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "libhusk/container.h"
 #include "libhusk/signals.h"
 
@@ -15,7 +16,7 @@ int cmd_kill(int argc, char **argv, const husk_globals_t *g)
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	bool all = false;
 	int c, sig = SIGTERM, nargs;
 

@@ -60,7 +60,7 @@ int cmd_list(int argc, char **argv, const husk_globals_t *g)
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	husk_list_entry_t *entries = NULL;
 	bool json = false, quiet = false;
 	size_t n = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "libhusk/container.h"
 
 static void print_ps_table(const pid_t *pids, size_t n)
@@ -31,7 +32,7 @@ int cmd_ps(int argc, char **argv, const husk_globals_t *g)
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	bool json = false;
 	pid_t *pids = NULL;
 	size_t n = 0;

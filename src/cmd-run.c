@@ -2,13 +2,14 @@
 #include "config.h"
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "cmd-create-opts.h"
 #include "libhusk/container.h"
 
 int cmd_run(int argc, char **argv, const husk_globals_t *g)
 {
 	husk_create_opts_t o;
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	bool detach = false, keep = false;
 	int status = 0;
 

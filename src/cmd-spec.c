@@ -21,7 +21,7 @@ int cmd_spec(int argc, char **argv, const husk_globals_t *g)
 					     {NULL, 0, NULL, 0}};
 	const char *bundle = ".";
 	bool rootless = false;
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	cleanup_free char *json = NULL;
 	cleanup_close int dfd = -1;
 	cleanup_close int fd = -1;

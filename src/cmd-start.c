@@ -6,12 +6,13 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "libhusk/container.h"
 
 int cmd_start(int argc, char **argv, const husk_globals_t *g)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

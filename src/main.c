@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "libhusk/utils.h"
 #include "log.h"
 #include "libhusk/container.h"
 #include "libhusk/features.h"
@@ -73,7 +74,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg = NULL;
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
@@ -82,9 +83,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	husk_error_set(&err, 0, "%s: %s (see 'husk %s --help')", cmd, msg ? msg : "usage error",
 		       cmd);
 	free(msg);
-	cli_fail(&err);
-	husk_error_clear(&err);
-	return 1;
+	return cli_fail(&err);
 }
 
 void cli_help_footer(void)
@@ -165,7 +164,7 @@ static int parse_globals(int argc, char **argv, husk_globals_t *g)
 int main(int argc, char **argv)
 {
 	husk_globals_t g = {.root = HUSK_DEFAULT_ROOT};
-	husk_error_t err = {0};
+	cleanup_error husk_error_t err = {0};
 	int first;
 
 	/* Option errors are reported once, in husk's own one-line format. */

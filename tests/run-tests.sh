@@ -9,11 +9,14 @@
 #   HUSK_SKIP_AUTOGEN=1   do not regenerate ./configure (it must exist)
 #   HUSK_BUILD_DIR=DIR    configure and build in DIR instead of in the source tree
 #   PYTEST_ARGS="..."     extra arguments for pytest (e.g. "-k probe -x")
+#   HUSK_TEST_SUITES="..." the pytest suites (default "tests/integration oci-spec-tests
+#                         tests/engines")
 #   HUSK_SKIP_VM=1        do not run the cgroup v2 tests in a VM (tests/vm/check.sh)
 #   HUSK_SKIP_FUZZ=1      do not run the fuzz targets (tests/fuzz/run-fuzz.sh)
 #   FUZZ_SECONDS=60       fuzzing time, in total over the targets
 #   HUSK_SKIP_SANITIZE=1  do not run the ASan/UBSan build's tests (tests/sanitize.sh)
-#   SANITIZE_PYTEST_ARGS  pytest arguments for the sanitizer run (default: all but engines)
+#   SANITIZE_SUITES, SANITIZE_PYTEST_ARGS  the sanitizer run's pytest suites and arguments
+#                         (default: tests/integration and oci-spec-tests, not tests/engines)
 # Exit status: 0 when nothing failed.
 set -euo pipefail
 
@@ -91,7 +94,8 @@ fi
 
 # ------------------------------------------------------------------ integration tests
 suites=()
-for dir in tests/integration oci-spec-tests tests/engines; do
+# shellcheck disable=SC2086 # HUSK_TEST_SUITES is split on purpose
+for dir in ${HUSK_TEST_SUITES:-tests/integration oci-spec-tests tests/engines}; do
 	[ -d "$src/$dir" ] && suites+=("$src/$dir")
 done
 
@@ -159,7 +163,7 @@ san_failed=0
 if [ "${HUSK_SKIP_SANITIZE:-0}" != 1 ]; then
 	step "ASan/UBSan build: unit and integration tests (tests/sanitize.sh)"
 	SANITIZE_BUILD_DIR=${SANITIZE_BUILD_DIR:-$log_dir/sanitize} \
-		SANITIZE_PYTEST_ARGS=${SANITIZE_PYTEST_ARGS:---ignore=tests/engines} \
+		SANITIZE_SUITES=${SANITIZE_SUITES:-tests/integration oci-spec-tests} \
 		bash "$src/tests/sanitize.sh" 2>&1 | tee "$log_dir/sanitize.out" || true
 	read -r san_passed san_failed < <(counts_of "$log_dir/sanitize.out")
 fi

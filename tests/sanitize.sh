@@ -17,9 +17,10 @@
 # Environment:
 #   SANITIZE_BUILD_DIR=DIR   where to build (default /tmp/husk-sanitize); reused if present
 #   SANITIZE_CC=clang        the compiler (clang or gcc)
-#   SANITIZE_UNIT_TIMEOUT=180 seconds each unit test program may take
-#   SANITIZE_PYTEST_ARGS=... pytest arguments (default: every suite; run-tests.sh passes
-#                            a subset)
+#   SANITIZE_UNIT_TIMEOUT=120 seconds each unit test program may take
+#   SANITIZE_SUITES="..."    the pytest suites (default: run-tests.sh's, all of them;
+#                            run-tests.sh passes "tests/integration oci-spec-tests")
+#   SANITIZE_PYTEST_ARGS=... extra pytest arguments (e.g. "-k lifecycle")
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,13 +69,13 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # list without sigaltstack, mmap or futex) can spin forever: a time limit per unit test
 # program turns that into a failure. automake's harness takes LOG_COMPILER from the
 # environment; timeout kills the program's whole process group.
-export LOG_COMPILER="timeout -k 10 ${SANITIZE_UNIT_TIMEOUT:-180}"
+export LOG_COMPILER="timeout -k 10 ${SANITIZE_UNIT_TIMEOUT:-120}"
 
-status=0
+# run-tests.sh's verdict is its last line, read below; its exit status adds nothing.
 HUSK_SKIP_DEPS=1 HUSK_SKIP_AUTOGEN=1 HUSK_SKIP_VM=1 HUSK_SKIP_FUZZ=1 HUSK_SKIP_SANITIZE=1 \
 	HUSK_BUILD_DIR=$build CC=$cc CFLAGS=$san LDFLAGS=$san \
-	PYTEST_ARGS=${SANITIZE_PYTEST_ARGS:-} \
-	bash "$tree/tests/run-tests.sh" 2>&1 | tee "$dir/run-tests.out" || status=$?
+	HUSK_TEST_SUITES=${SANITIZE_SUITES:-} PYTEST_ARGS=${SANITIZE_PYTEST_ARGS:-} \
+	bash "$tree/tests/run-tests.sh" 2>&1 | tee "$dir/run-tests.out" || true
 
 summary=$(tail -n1 "$dir/run-tests.out")
 if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then

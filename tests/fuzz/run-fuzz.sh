@@ -65,6 +65,7 @@ make_var() {
 	sed -n "s/^$1 = //p" "$build/Makefile" | head -n1
 }
 
+# shellcheck disable=SC2054 # the commas belong to -fsanitize's list
 sanitize_flags=(-fsanitize=address,undefined -fno-sanitize-recover=undefined
 	-fno-omit-frame-pointer -g -O1)
 
@@ -100,11 +101,13 @@ compile_libhusk() {
 }
 
 build_target() {
-	local t=$1 libs
-	# shellcheck disable=SC2207
+	local t=$1 libs yajl_cflags
+	# shellcheck disable=SC2207 # the flags are words
 	libs=($(make_var YAJL_LIBS) $(make_var SECCOMP_LIBS) $(make_var CAP_LIBS)
 		$(make_var SYSTEMD_LIBS) $(make_var CRIU_LIBS))
-	"$cc" -I"$build" -I"$src" -DHAVE_CONFIG_H $(make_var YAJL_CFLAGS) \
+	# shellcheck disable=SC2207
+	yajl_cflags=($(make_var YAJL_CFLAGS))
+	"$cc" -I"$build" -I"$src" -DHAVE_CONFIG_H "${yajl_cflags[@]}" \
 		-Wall -Wextra -fsanitize=fuzzer "${sanitize_flags[@]}" \
 		"$fuzz_src/fuzz-$t.c" "$work/libhusk-fuzz.a" "${libs[@]}" -lpthread \
 		-o "$work/bin/fuzz-$t"
@@ -146,7 +149,8 @@ report_failure() {
 }
 
 fuzz_target() {
-	local t=$1 seconds=$2 log=$work/fuzz-$t.log status=0
+	local t=$1 seconds=$2
+	local log=$work/fuzz-$t.log status=0
 	local args=(-max_total_time="$seconds" -max_len="${max_len[$t]}" -timeout=20
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/$t/")
 	[ -n "${dict[$t]:-}" ] && args+=(-dict="${dict[$t]}")
