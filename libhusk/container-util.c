@@ -29,18 +29,38 @@ void husk_set_warning_handler(husk_warning_fn fn)
 	warning_handler = fn;
 }
 
+static husk_warning_fn debug_handler;
+
+void husk_set_debug_handler(husk_warning_fn fn)
+{
+	debug_handler = fn;
+}
+
+static void deliver(husk_warning_fn fn, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (fn == NULL)
+		return;
+	if (vasprintf(&msg, fmt, ap) >= 0) {
+		fn(msg);
+		free(msg);
+	}
+}
+
 void husk_warn(const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
-
-	if (warning_handler == NULL)
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) >= 0) {
-		warning_handler(msg);
-		free(msg);
-	}
+	deliver(warning_handler, fmt, ap);
+	va_end(ap);
+}
+
+void husk_debug(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	deliver(debug_handler, fmt, ap);
 	va_end(ap);
 }
 

@@ -422,6 +422,8 @@ static int validate_config(const husk_spec_t *spec, const husk_create_opts_t *o,
 	    (husk_seccomp_validate(spec->linux_->seccomp, err) < 0 ||
 	     validate_seccomp_listener(spec->linux_->seccomp, err) < 0))
 		return -1;
+	if (spec->linux_)
+		husk_seccomp_debug_unknown(spec->linux_->seccomp);
 	return 0;
 }
 
@@ -590,6 +592,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	close(fds[1]);
 	c->child = pid;
 	c->sync_fd = fds[0];
+	husk_debug("container process %d cloned (flags 0x%x%s)", (int)pid, (unsigned)clone_flags,
+		   into_cgroup ? ", into its cgroup" : "");
 	if ((clone_flags & CLONE_NEWUSER) && husk_ns_write_id_maps(pid, spec, err) < 0)
 		return -1;
 	if (c->cg_made && !into_cgroup && husk_cgroup_enter(&c->cg, pid, err) < 0)
@@ -693,6 +697,8 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	if (husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
 		return -1;
 	c->cg_made = true;
+	husk_debug("create \"%s\": bundle %s, rootfs %s, cgroup %s", o->id, bundle, rootfs,
+		   c->cg.path);
 	if (parent_prepare_namespaces(spec, err) < 0 ||
 	    parent_spawn(c, spec, o, bundle, rootfs, &barrier, err) < 0 ||
 	    parent_sync_loop(c, spec, o, bundle, err) < 0) {

@@ -84,4 +84,8 @@ typedef void (*husk_warning_fn)(const char *msg);
 void husk_set_warning_handler(husk_warning_fn fn);
 void husk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Debug messages (the CLI's --debug); default: dropped. */
+void husk_set_debug_handler(husk_warning_fn fn);
+void husk_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -72,6 +72,8 @@ int husk_process_find_executable(const char *name, char *const *env, char **out,
  * \"CAP_FOO\""). Used by `create` so bad configs fail fast and leave nothing behind. */
 int husk_process_validate(const husk_process_t *p, husk_error_t *err);
 int husk_seccomp_validate(const husk_seccomp_t *seccomp, husk_error_t *err);
+/* husk_debug() each syscall name the installed libseccomp does not know (they are skipped). */
+void husk_seccomp_debug_unknown(const husk_seccomp_t *seccomp);
 
 /* Capability name <-> number ("CAP_SYS_ADMIN" <-> 21); -1 if unknown. */
 int husk_cap_from_name(const char *name);

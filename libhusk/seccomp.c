@@ -1,6 +1,7 @@
 /* husk: the seccomp filter of the container process (linux.seccomp), built with libseccomp. */
 #include "config.h"
 #include "seccomp.h"
+#include "container.h"
 #include "caps.h"
 #include "process.h"
 #include "utils.h"
@@ -459,4 +460,16 @@ int husk_seccomp_load(const husk_seccomp_t *s, int *notify_fd, husk_error_t *err
 			close((int)rc);
 	}
 	return 0;
+}
+
+void husk_seccomp_debug_unknown(const husk_seccomp_t *s)
+{
+	const struct scmp_version *v = seccomp_version();
+
+	for (size_t i = 0; s && i < s->syscalls_len; i++)
+		for (size_t n = 0; n < s->syscalls[i].names_len; n++)
+			if (seccomp_syscall_resolve_name(s->syscalls[i].names[n]) == __NR_SCMP_ERROR)
+				husk_debug("linux.seccomp.syscalls[%zu].names[%zu]: \"%s\" is unknown "
+					   "to libseccomp %u.%u.%u: skipped",
+					   i, n, s->syscalls[i].names[n], v->major, v->minor, v->micro);
 }

@@ -83,3 +83,8 @@ void husk_log_warning_handler(const char *msg)
 {
 	husk_log("warning", msg);
 }
+
+void husk_log_debug_handler(const char *msg)
+{
+	husk_log("debug", msg);
+}

@@ -8,5 +8,6 @@
 int husk_log_open(const char *path, bool json, bool debug);
 void husk_log(const char *level, const char *msg);
 void husk_log_warning_handler(const char *msg);
+void husk_log_debug_handler(const char *msg);
 
 #endif

@@ -178,6 +178,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	husk_set_warning_handler(husk_log_warning_handler);
+	if (g.debug)
+		husk_set_debug_handler(husk_log_debug_handler);
 	if (first >= argc) {
 		print_usage(stderr);
 		return 1;

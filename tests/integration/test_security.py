@@ -492,3 +492,22 @@ def test_proc_exe_overwrite_attempt(husk_bin, bundle, root_dir, tmp_path, unique
     assert ru.file_sha256(husk_copy) == before, f"the husk binary was modified:\n{log}"
     assert "WROTE" not in log, log
     assert_clean()
+
+
+def test_unknown_syscall_names_skipped_with_debug_note(husk, bundle, unique_id, assert_clean):
+    """Syscalls the installed libseccomp does not know are skipped, not fatal; --debug says
+    which ones (issue 6)."""
+    def mutate(config):
+        config["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["husk_no_such_syscall", "mkdir"],
+                          "action": "SCMP_ACT_ERRNO"}]}
+    b = bundle(mutate, args=["/bin/probe", "syscall", "mkdir", "/tmp/x"])
+    proc = husk("run", "--bundle", b, unique_id(), global_args=["--debug"])
+    assert proc.returncode == 0, helpers.describe(proc)
+    assert '"husk_no_such_syscall" is unknown to libseccomp' in proc.stderr, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["errno_name"] == "EPERM", result
+    quiet = husk("run", "--bundle", b, unique_id())
+    assert quiet.returncode == 0 and "libseccomp" not in quiet.stderr, helpers.describe(quiet)
+    assert_clean()
