@@ -379,66 +379,25 @@ int husk_cgroup_check_resources(const husk_resources_t *res, husk_error_t *err)
 
 /* ---------------------------------------------------------------- default devices */
 
+/* rwm on one character device. */
+#define CHAR_DEVICE(maj, min)                                                                      \
+	{                                                                                          \
+		.allow = true, .type = "c", .has_major = true, .major = (maj), .has_minor = true,  \
+		.minor = (min), .access = "rwm"                                                    \
+	}
+
 const husk_device_cgroup_t husk_cgroup_default_devices[] = {
-    {.allow = true, .type = "c", .access = "m"},
-    {.allow = true, .type = "b", .access = "m"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 1,
-     .has_minor = true,
-     .minor = 3,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 1,
-     .has_minor = true,
-     .minor = 5,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 1,
-     .has_minor = true,
-     .minor = 7,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 1,
-     .has_minor = true,
-     .minor = 8,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 1,
-     .has_minor = true,
-     .minor = 9,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 5,
-     .has_minor = true,
-     .minor = 0,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 5,
-     .has_minor = true,
-     .minor = 1,
-     .access = "rwm"},
-    {.allow = true,
-     .type = "c",
-     .has_major = true,
-     .major = 5,
-     .has_minor = true,
-     .minor = 2,
-     .access = "rwm"},
-    {.allow = true, .type = "c", .has_major = true, .major = 136, .access = "rwm"},
+	{.allow = true, .type = "c", .access = "m"}, /* mknod of any device */
+	{.allow = true, .type = "b", .access = "m"},
+	CHAR_DEVICE(1, 3), /* null */
+	CHAR_DEVICE(1, 5), /* zero */
+	CHAR_DEVICE(1, 7), /* full */
+	CHAR_DEVICE(1, 8), /* random */
+	CHAR_DEVICE(1, 9), /* urandom */
+	CHAR_DEVICE(5, 0), /* tty */
+	CHAR_DEVICE(5, 1), /* console */
+	CHAR_DEVICE(5, 2), /* ptmx */
+	{.allow = true, .type = "c", .has_major = true, .major = 136, .access = "rwm"}, /* pts */
 };
 const size_t husk_cgroup_default_devices_len =
     sizeof(husk_cgroup_default_devices) / sizeof(husk_cgroup_default_devices[0]);
