@@ -26,6 +26,8 @@ cd "$src"
 python=/usr/bin/python3
 
 log_dir=$(mktemp -d /tmp/husk-tests.XXXXXX)
+# The sanitizer build lives in here too: tests that drop to an unprivileged user run its probe.
+chmod 755 "$log_dir"
 trap 'rm -rf "$log_dir"' EXIT
 
 step() {
