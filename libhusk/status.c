@@ -149,6 +149,7 @@ unsigned long long husk_pid_start_time(pid_t pid)
 bool husk_pid_is(pid_t pid, unsigned long long start_time)
 {
 	char path[64], state = 0;
+	int ppid = 0;
 	cleanup_free char *buf = NULL;
 	char *p;
 
@@ -156,13 +157,21 @@ bool husk_pid_is(pid_t pid, unsigned long long start_time)
 		return false;
 	if (husk_pid_start_time(pid) != start_time)
 		return false;
-	/* A zombie has exited: the container is stopped even though the pid exists. */
+	/* A zombie has exited, but its exit status is still waiting for its parent: a
+	 * supervisor (conmon, a containerd shim) records it when it reaps. Until then the
+	 * container reads as running, as with runc, so that an engine asking for the state
+	 * never finds "stopped" before that record exists. A zombie left to pid 1 has no
+	 * supervisor: it is stopped (some inits never reap). */
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	if (husk_read_file_at(AT_FDCWD, path, &buf, NULL, NULL) < 0)
 		return false;
 	p = strrchr(buf, ')');
-	if (p && sscanf(p + 1, " %c", &state) == 1 && (state == 'Z' || state == 'X'))
-		return false;
+	if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2) {
+		if (state == 'X')
+			return false;
+		if (state == 'Z')
+			return ppid > 1;
+	}
 	return true;
 }
 
