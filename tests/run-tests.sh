@@ -103,25 +103,29 @@ done
 
 py_passed=0
 py_failed=0
-pytest_status=0
-if [ ${#suites[@]} -gt 0 ]; then
-	step "pytest ${suites[*]}"
-	export HUSK="$build/husk" PROBE="$build/tests/probe/probe"
+# One pytest process per suite: each keeps its own process-wide state (oci-spec-tests makes
+# its process a child subreaper, the engines start daemons) away from the others.
+export HUSK="$build/husk" PROBE="$build/tests/probe/probe"
+for suite in "${suites[@]}"; do
+	name=$(basename "$suite")
+	step "pytest $suite"
+	pytest_status=0
 	# shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
-	(cd "$src" && "$python" -m pytest -v -p no:cacheprovider ${PYTEST_ARGS:-} "${suites[@]}") \
-		2>&1 | tee "$log_dir/pytest.out" || pytest_status=$?
-	summary=$(grep -E '^=+ .*( in [0-9.]+s).* =+$' "$log_dir/pytest.out" | tail -n1 || true)
+	(cd "$src" && "$python" -m pytest -v -p no:cacheprovider ${PYTEST_ARGS:-} "$suite") \
+		2>&1 | tee "$log_dir/pytest-$name.out" || pytest_status=$?
+	summary=$(grep -E '^=+ .*( in [0-9.]+s).* =+$' "$log_dir/pytest-$name.out" | tail -n1 || true)
 	count() {
 		echo "$summary" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+' || echo 0
 	}
-	py_passed=$(count passed)
-	py_failed=$(($(count failed) + $(count 'errors?')))
+	suite_failed=$(($(count failed) + $(count 'errors?')))
 	# pytest exit 5 = nothing collected; anything else non-zero without counted failures
 	# (an internal error, a crash in collection) is a failure too.
-	if [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ] && [ "$py_failed" -eq 0 ]; then
-		py_failed=1
+	if [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ] && [ "$suite_failed" -eq 0 ]; then
+		suite_failed=1
 	fi
-fi
+	py_passed=$((py_passed + $(count passed)))
+	py_failed=$((py_failed + suite_failed))
+done
 
 # ------------------------------------------------------------------ cgroup v2 in a VM
 # tests/vm/check.sh boots a pure cgroup v2 kernel under qemu and runs the cgroup tests
