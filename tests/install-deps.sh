@@ -10,6 +10,7 @@ packages=(
 	python3 python3-pytest python3-jsonschema jq
 	qemu-system-x86 xz-utils strace
 	podman buildah skopeo umoci conmon containerd runc crun # tests/engines: husk under engines
+	fuse-overlayfs slirp4netns catatonit uidmap # podman's recommends (not installed by default)
 	clang libclang-rt-dev # libFuzzer and the ASan/UBSan runtimes (tests/fuzz, tests/sanitize.sh)
 )
 
