@@ -57,6 +57,9 @@ int husk_seccomp_send_listener(const husk_spec_t *spec, const char *id, const ch
 int husk_container_create_kept(const husk_create_opts_t *o, husk_created_t *out,
 			       husk_error_t *err);
 
+/* --pid-file: the host pid, replaced atomically in the file's directory. */
+int husk_write_pid_file(const char *path, pid_t pid, husk_error_t *err);
+
 /* Load the config copy saved in the state dir at create time. */
 int husk_state_load_spec(int dirfd, husk_spec_t **spec, husk_error_t *err);
 

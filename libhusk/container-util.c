@@ -284,6 +284,29 @@ int husk_seccomp_send_listener(const husk_spec_t *spec, const char *id, const ch
 	return 0;
 }
 
+/* Written whole or not at all: an engine polls for it and reads it once it exists. */
+int husk_write_pid_file(const char *path, pid_t pid, husk_error_t *err)
+{
+	char buf[32];
+	cleanup_free char *copy = xstrdup(path);
+	cleanup_free char *dir = NULL;
+	const char *slash = strrchr(copy, '/');
+	cleanup_close int dfd = -1;
+
+	snprintf(buf, sizeof buf, "%d", (int)pid);
+	if (slash == NULL) {
+		dir = xstrdup(".");
+	} else {
+		dir = strndup(copy, (size_t)(slash - copy) ? (size_t)(slash - copy) : 1);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return husk_error_errno(err, "pid file `%s`", path);
+	if (husk_write_file_atomic(dfd, slash ? slash + 1 : copy, buf, strlen(buf), err) < 0)
+		return husk_error_wrap(err, "pid file `%s`", path);
+	return 0;
+}
+
 int husk_state_load_spec(int dirfd, husk_spec_t **spec, husk_error_t *err)
 {
 	cleanup_free char *text = NULL;

@@ -601,28 +601,6 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	return husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err);
 }
 
-static int write_pid_file(const char *path, pid_t pid, husk_error_t *err)
-{
-	char buf[32];
-	cleanup_free char *copy = xstrdup(path);
-	cleanup_free char *dir = NULL;
-	const char *slash = strrchr(copy, '/');
-	cleanup_close int dfd = -1;
-
-	snprintf(buf, sizeof buf, "%d", (int)pid);
-	if (slash == NULL) {
-		dir = xstrdup(".");
-	} else {
-		dir = strndup(copy, (size_t)(slash - copy) ? (size_t)(slash - copy) : 1);
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return husk_error_errno(err, "pid file `%s`", path);
-	if (husk_write_file_atomic(dfd, slash ? slash + 1 : copy, buf, strlen(buf), err) < 0)
-		return husk_error_wrap(err, "pid file `%s`", path);
-	return 0;
-}
-
 static int load_bundle_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
 			      husk_spec_t **spec, husk_error_t *err)
 {
@@ -652,7 +630,7 @@ static int record_created(create_ctx_t *c, husk_state_t *st, const husk_create_o
 	st->creator_pid = 0;
 	st->creator_start = 0;
 	st->detached_init = !o->keep_child;
-	if (o->pid_file && write_pid_file(o->pid_file, c->child, err) < 0)
+	if (o->pid_file && husk_write_pid_file(o->pid_file, c->child, err) < 0)
 		return -1;
 	return husk_state_write(c->dirfd, st, err);
 }

@@ -24,14 +24,13 @@
 /* The container's cgroup from its state; cg->path is borrowed from st. */
 static int cgroup_of(const husk_state_t *st, const char *what, husk_cgroup_t *cg, husk_error_t *err)
 {
-	memset(cg, 0, sizeof *cg);
-	if (st->cgroup_path == NULL)
+	int has = husk_state_cgroup(st, cg, err);
+
+	if (has < 0)
+		return husk_error_wrap(err, "%s container \"%s\"", what, st->id);
+	if (has == 0)
 		return husk_error_set(err, 0, "cannot %s container \"%s\": it has no cgroup", what,
 				      st->id);
-	if (husk_cgroup_mode(&cg->mode, err) < 0)
-		return husk_error_wrap(err, "%s container \"%s\"", what, st->id);
-	cg->path = st->cgroup_path;
-	cg->systemd = st->cgroup_systemd;
 	return 0;
 }
 

@@ -134,23 +134,10 @@ int husk_exec_build_process(husk_spec_t *spec, const husk_exec_opts_t *o, husk_e
 	return husk_process_validate(p, err);
 }
 
-static int write_pid(const char *path, pid_t pid, husk_error_t *err)
-{
-	char buf[32];
-	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return husk_error_errno(err, "pid file `%s`", path);
-	snprintf(buf, sizeof buf, "%d", (int)pid);
-	if (husk_write_all(fd, buf, strlen(buf)) < 0)
-		return husk_error_errno(err, "pid file `%s`", path);
-	return 0;
-}
-
 int husk_exec_wait(const husk_exec_opts_t *o, pid_t pid, int pty_master, int *exit_status,
 		   husk_error_t *err)
 {
-	if (o->pid_file && write_pid(o->pid_file, pid, err) < 0)
+	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
 		return -1;
 	if (pty_master >= 0 && o->console_socket) {
 		int r = husk_console_socket_send(o->console_socket, pty_master, err);

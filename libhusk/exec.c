@@ -245,10 +245,9 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 		close(c.sync_fd);
 		return -1;
 	}
-	if (st.cgroup_path && husk_cgroup_mode(&cg.mode, err) == 0) {
-		cg.path = st.cgroup_path;
-		cg.systemd = st.cgroup_systemd;
-		if (husk_cgroup_enter(&cg, joiner, err) < 0) {
+	{
+		int has = husk_state_cgroup(&st, &cg, err);
+		if (has < 0 || (has > 0 && husk_cgroup_enter(&cg, joiner, err) < 0)) {
 			kill(joiner, SIGKILL);
 			waitpid(joiner, NULL, 0);
 			close(c.sync_fd);

@@ -17,18 +17,6 @@
 #include "id.h"
 #include "utils.h"
 
-static int open_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err)
-{
-	memset(cg, 0, sizeof *cg);
-	if (st->cgroup_path == NULL)
-		return 0;
-	if (husk_cgroup_mode(&cg->mode, err) < 0)
-		return -1;
-	cg->path = st->cgroup_path;
-	cg->systemd = st->cgroup_systemd;
-	return 1;
-}
-
 static int signal_init(const husk_state_t *st, int sig, husk_error_t *err)
 {
 	int pidfd = husk_pidfd_open(st->pid);
@@ -114,7 +102,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 		return husk_error_set(err, 0, "cannot kill container \"%s\": container not running "
 					      "(status is %s)", id, husk_status_name(status));
 	if (all) {
-		int r = open_cgroup(&st, &cg, err);
+		int r = husk_state_cgroup(&st, &cg, err);
 		if (r < 0)
 			return -1;
 		if (r > 0)
@@ -123,7 +111,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, hus
 	if (signal_init(&st, sig, err) < 0)
 		return -1;
 	/* A frozen task dies only once thawed (v1 freezer): let SIGKILL finish what it asked. */
-	if (status == HUSK_STATUS_PAUSED && sig == SIGKILL && open_cgroup(&st, &cg, NULL) > 0)
+	if (status == HUSK_STATUS_PAUSED && sig == SIGKILL && husk_state_cgroup(&st, &cg, NULL) > 0)
 		husk_cgroup_freeze(&cg, false, NULL);
 	return 0;
 }
@@ -157,7 +145,7 @@ static void wait_until_gone(const husk_state_t *st)
 static int kill_everything(const husk_state_t *st, husk_error_t *err)
 {
 	husk_cgroup_t cg;
-	int r = open_cgroup(st, &cg, err);
+	int r = husk_state_cgroup(st, &cg, err);
 
 	if (r < 0)
 		return -1;
@@ -228,7 +216,7 @@ int husk_container_delete(const char *root, const char *id, bool force, husk_err
 				      id);
 	if (status != HUSK_STATUS_STOPPED && kill_everything(&st, err) < 0)
 		return -1;
-	r = open_cgroup(&st, &cg, err);
+	r = husk_state_cgroup(&st, &cg, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -306,7 +294,7 @@ int husk_container_ps(const char *root, const char *id, pid_t **pids, size_t *n,
 		*n = 0;
 		return 0;
 	}
-	r = open_cgroup(&st, &cg, err);
+	r = husk_state_cgroup(&st, &cg, err);
 	if (r < 0)
 		return -1;
 	if (r > 0)

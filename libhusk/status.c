@@ -300,12 +300,24 @@ void husk_state_clear(husk_state_t *st)
 	memset(st, 0, sizeof *st);
 }
 
+int husk_state_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err)
+{
+	memset(cg, 0, sizeof *cg);
+	if (st->cgroup_path == NULL)
+		return 0;
+	if (husk_cgroup_mode(&cg->mode, err) < 0)
+		return -1;
+	cg->path = st->cgroup_path;
+	cg->systemd = st->cgroup_systemd;
+	return 1;
+}
+
 static bool state_is_frozen(const husk_state_t *st)
 {
-	husk_cgroup_t cg = {.path = st->cgroup_path, .systemd = st->cgroup_systemd};
+	husk_cgroup_t cg;
 	bool frozen = false;
 
-	if (st->cgroup_path == NULL || husk_cgroup_mode(&cg.mode, NULL) < 0)
+	if (husk_state_cgroup(st, &cg, NULL) <= 0)
 		return false;
 	if (husk_cgroup_is_frozen(&cg, &frozen, NULL) < 0)
 		return false;

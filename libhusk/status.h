@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "spec.h"
 
@@ -58,6 +59,10 @@ int husk_state_lock(int dirfd, husk_error_t *err);
 int husk_state_write(int dirfd, const husk_state_t *st, husk_error_t *err);
 int husk_state_read(int dirfd, const char *id, husk_state_t *st, husk_error_t *err);
 void husk_state_clear(husk_state_t *st);
+
+/* The container's cgroup as its state records it: 1 with *cg filled (cg->path borrowed from
+ * st), 0 when it has none, -1 on error. */
+int husk_state_cgroup(const husk_state_t *st, husk_cgroup_t *cg, husk_error_t *err);
 
 /* Derive the OCI status from the stored state and the live system. */
 husk_status_t husk_state_status(int dirfd, const husk_state_t *st);
