@@ -11,31 +11,6 @@
 
 #define CONTAINER_NOTIFY_SOCKET "/run/notify/notify.sock"
 
-static void env_append(husk_process_t *p, const char *kv)
-{
-	p->env = realloc(p->env, sizeof(char *) * (p->env_len + 2));
-	if (p->env == NULL)
-		abort();
-	p->env[p->env_len++] = xstrdup(kv);
-	p->env[p->env_len] = NULL;
-}
-
-static void env_drop(husk_process_t *p, const char *key)
-{
-	size_t klen = strlen(key), out = 0;
-
-	for (size_t i = 0; i < p->env_len; i++) {
-		if (strncmp(p->env[i], key, klen) == 0 && p->env[i][klen] == '=') {
-			free(p->env[i]);
-			continue;
-		}
-		p->env[out++] = p->env[i];
-	}
-	p->env_len = out;
-	if (p->env)
-		p->env[out] = NULL;
-}
-
 static int listen_fds_count(void)
 {
 	const char *s = getenv("LISTEN_FDS");
@@ -54,11 +29,9 @@ int husk_activation_listen_fds(husk_process_t *p)
 	if (n == 0)
 		return 0;
 	/* The fds start at 3 in the container too, ahead of --preserve-fds. */
-	env_drop(p, "LISTEN_FDS");
-	env_drop(p, "LISTEN_PID");
 	snprintf(buf, sizeof buf, "LISTEN_FDS=%d", n);
-	env_append(p, buf);
-	env_append(p, "LISTEN_PID=1");
+	husk_env_set(&p->env, &p->env_len, buf);
+	husk_env_set(&p->env, &p->env_len, "LISTEN_PID=1");
 	return n;
 }
 
@@ -90,6 +63,6 @@ void husk_activation_notify_socket(husk_spec_t *spec)
 	    !S_ISSOCK(st.st_mode))
 		return;
 	add_bind_mount(spec, host, CONTAINER_NOTIFY_SOCKET);
-	env_drop(spec->process, "NOTIFY_SOCKET");
-	env_append(spec->process, "NOTIFY_SOCKET=" CONTAINER_NOTIFY_SOCKET);
+	husk_env_set(&spec->process->env, &spec->process->env_len,
+		     "NOTIFY_SOCKET=" CONTAINER_NOTIFY_SOCKET);
 }

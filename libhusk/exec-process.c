@@ -21,25 +21,6 @@ static char **strv_copy(char *const *v, size_t *len)
 	return out;
 }
 
-/* Set KEY=VALUE in env, replacing an existing KEY. */
-static void env_set(husk_process_t *p, const char *kv)
-{
-	size_t keylen = strcspn(kv, "=");
-
-	for (size_t i = 0; i < p->env_len; i++) {
-		if (strncmp(p->env[i], kv, keylen) == 0 && p->env[i][keylen] == '=') {
-			free(p->env[i]);
-			p->env[i] = xstrdup(kv);
-			return;
-		}
-	}
-	p->env = realloc(p->env, sizeof(char *) * (p->env_len + 2));
-	if (p->env == NULL)
-		abort();
-	p->env[p->env_len++] = xstrdup(kv);
-	p->env[p->env_len] = NULL;
-}
-
 static void strv_add_unique(char ***v, size_t *len, const char *s)
 {
 	for (size_t i = 0; i < *len; i++)
@@ -124,7 +105,7 @@ int husk_exec_build_process(husk_spec_t *spec, const husk_exec_opts_t *o, husk_e
 	for (char *const *e = o->env; e && *e; e++) {
 		if (strchr(*e, '=') == NULL)
 			return husk_error_set(err, 0, "exec --env: \"%s\" is not KEY=VALUE", *e);
-		env_set(p, *e);
+		husk_env_set(&p->env, &p->env_len, *e);
 	}
 	if (o->user && parse_user(o->user, p, err) < 0)
 		return -1;

@@ -74,6 +74,35 @@ size_t strv_len(char *const *v)
 	return n;
 }
 
+void husk_env_set(char ***env, size_t *len, const char *kv)
+{
+	size_t keylen = strcspn(kv, "="), out = 0;
+	bool set = false;
+
+	/* The first KEY= becomes kv; any later duplicate of KEY goes. */
+	for (size_t i = 0; i < *len; i++) {
+		char *e = (*env)[i];
+		if (strncmp(e, kv, keylen) == 0 && e[keylen] == '=') {
+			free(e);
+			if (set)
+				continue;
+			e = xstrdup(kv);
+			set = true;
+		}
+		(*env)[out++] = e;
+	}
+	*len = out;
+	if (*env)
+		(*env)[out] = NULL;
+	if (set)
+		return;
+	*env = realloc(*env, sizeof(char *) * (*len + 2));
+	if (*env == NULL)
+		abort();
+	(*env)[(*len)++] = xstrdup(kv);
+	(*env)[*len] = NULL;
+}
+
 int husk_read_file_at(int dirfd, const char *path, char **out, size_t *len, husk_error_t *err)
 {
 	cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);

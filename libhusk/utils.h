@@ -42,6 +42,10 @@ char *xstrdup(const char *s);
 void strv_free(char **v);
 size_t strv_len(char *const *v);
 
+/* Set KEY=VALUE in a NULL-terminated environment: the first KEY= is replaced in place and
+ * later duplicates dropped; appended when absent. */
+void husk_env_set(char ***env, size_t *len, const char *kv);
+
 /* Read a whole file (relative to dirfd, or AT_FDCWD) into a NUL-terminated buffer. */
 int husk_read_file_at(int dirfd, const char *path, char **out, size_t *len, husk_error_t *err);
 /* Write all of buf to an fd, retrying on EINTR and short writes. */
