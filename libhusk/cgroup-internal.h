@@ -108,6 +108,10 @@ int husk_cgroup_v2_stats(int dirfd, husk_cgroup_stats_t *st, husk_error_t *err);
 int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
+/* Open the `tasks` file of every v1 hierarchy (and v2_dir on the hybrid's unified mount). */
+int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+/* Move pid into the hybrid's unified cgroup only (when clone3 could not). */
+int husk_cgroup_v1_enter_unified(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
 int husk_cgroup_v1_destroy(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_open_procs_dir(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err);

@@ -135,10 +135,25 @@ static void parse_mountinfo_line(layout_t *l, char *line)
 		layout_add(l, fields[4], mask);
 }
 
+static void layout_copy(layout_t *to, const layout_t *from)
+{
+	*to = *from;
+	for (size_t i = 0; i < from->len; i++)
+		to->v[i].mnt = xstrdup(from->v[i].mnt);
+}
+
+/* The hierarchies a husk process sees do not change while it runs (create reads them twice:
+ * to make the cgroup, then to join it): mountinfo is parsed once per process and mode. */
 static int layout_load(const husk_cgroup_t *cg, layout_t *l, husk_error_t *err)
 {
+	static layout_t cache;
+	static husk_cgroup_mode_t cache_mode;
 	cleanup_free char *buf = NULL;
 
+	if (cache.len > 0 && cache_mode == cg->mode) {
+		layout_copy(l, &cache);
+		return 0;
+	}
 	memset(l, 0, sizeof *l);
 	if (husk_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &buf, NULL, err) < 0)
 		return -1;
@@ -151,6 +166,9 @@ static int layout_load(const husk_cgroup_t *cg, layout_t *l, husk_error_t *err)
 	if (l->len == 0)
 		return husk_error_set(err, ENOENT, "no cgroup hierarchy mounted under %s",
 				      HUSK_CGROUP_MNT);
+	layout_free(&cache);
+	layout_copy(&cache, l);
+	cache_mode = cg->mode;
 	return 0;
 }
 
@@ -616,6 +634,54 @@ int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
 		if (fd < 0 || husk_cg_writef(fd, "cgroup.procs", NULL, err, "%d", (int)pid) < 0)
 			return husk_error_wrap(err, "enter cgroup `%s%s`", l.v[i].mnt, cg->path);
 	}
+	return 0;
+}
+
+static void join_add(husk_cgroup_join_t *j, int fd, char *name)
+{
+	j->tasks = xrealloc(j->tasks, (j->len + 1) * sizeof *j->tasks);
+	j->names = xrealloc(j->names, (j->len + 1) * sizeof *j->names);
+	j->tasks[j->len] = fd;
+	j->names[j->len] = name;
+	j->len++;
+}
+
+int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err)
+{
+	cleanup_layout layout_t l = {0};
+
+	if (layout_load(cg, &l, err) < 0)
+		return -1;
+	for (size_t i = 0; i < l.len; i++) {
+		char *name;
+		int fd;
+
+		if (l.v[i].mask & CG_UNIFIED) {
+			j->v2_dir = husk_cg_open(l.v[i].mnt, cg->path, true, err);
+			if (j->v2_dir < 0)
+				return -1;
+			continue;
+		}
+		if (asprintf(&name, "%s%s/tasks", l.v[i].mnt, cg->path) < 0)
+			abort();
+		fd = open(name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			husk_error_errno(err, "open `%s`", name);
+			free(name);
+			return -1;
+		}
+		join_add(j, fd, name);
+	}
+	return 0;
+}
+
+int husk_cgroup_v1_enter_unified(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
+{
+	cleanup_close int fd = husk_cg_open(HUSK_CGROUP_HYBRID_UNIFIED_MNT, cg->path, false, err);
+
+	if (fd < 0 || husk_cg_writef(fd, "cgroup.procs", NULL, err, "%d", (int)pid) < 0)
+		return husk_error_wrap(err, "enter cgroup `%s%s`", HUSK_CGROUP_HYBRID_UNIFIED_MNT,
+				       cg->path);
 	return 0;
 }
 

@@ -572,6 +572,9 @@ static int remove_tree(const char *dir, int depth, husk_error_t *err)
 
 	if (depth > 64)
 		return husk_error_set(err, ELOOP, "remove cgroup `%s`: too deep", dir);
+	/* Usually a leaf: one rmdir, no listing. A busy or non-empty one is walked. */
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
 	d = opendir(dir);
 	if (d == NULL)
 		return errno == ENOENT ? 0 : husk_error_errno(err, "open cgroup `%s`", dir);
@@ -768,6 +771,60 @@ int husk_cgroup_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
 	if (husk_cg_writef(fd, "cgroup.procs", NULL, err, "%d", (int)pid) < 0)
 		return husk_error_wrap(err, "enter cgroup `%s`", cg->path);
 	return 0;
+}
+
+int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err)
+{
+	int r;
+
+	*j = (husk_cgroup_join_t)HUSK_CGROUP_JOIN_INIT;
+	if (check_cg(cg, err) < 0)
+		return -1;
+	if (is_v2(cg))
+		r = j->v2_dir = husk_cg_open(HUSK_CGROUP_MNT, cg->path, true, err);
+	else
+		r = husk_cgroup_v1_join_open(cg, j, err);
+	if (r < 0) {
+		husk_cgroup_join_close(j);
+		return -1;
+	}
+	return 0;
+}
+
+int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < j->len; i++) {
+		if (r == 0 && husk_write_all(j->tasks[i], "0", 1) < 0)
+			r = husk_error_errno(err, "enter cgroup: write \"0\" to `%s`", j->names[i]);
+	}
+	husk_cgroup_join_close(j);
+	return r;
+}
+
+int husk_cgroup_join_finish(const husk_cgroup_t *cg, const husk_cgroup_join_t *j, pid_t pid,
+			    bool cloned_into, husk_error_t *err)
+{
+	if (cloned_into || j->v2_dir < 0)
+		return 0;
+	if (is_v2(cg))
+		return husk_cgroup_enter(cg, pid, err);
+	return husk_cgroup_v1_enter_unified(cg, pid, err);
+}
+
+void husk_cgroup_join_close(husk_cgroup_join_t *j)
+{
+	husk_closep(&j->v2_dir);
+	for (size_t i = 0; i < j->len; i++) {
+		husk_closep(&j->tasks[i]);
+		free(j->names[i]);
+	}
+	free(j->tasks);
+	free(j->names);
+	j->tasks = NULL;
+	j->names = NULL;
+	j->len = 0;
 }
 
 int husk_cgroup_destroy(const husk_cgroup_t *cg, husk_error_t *err)

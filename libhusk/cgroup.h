@@ -54,6 +54,35 @@ int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_erro
  * on v1/hybrid. */
 int husk_cgroup_open_dir(const husk_cgroup_t *cg, husk_error_t *err);
 
+/*
+ * How a new process (the container's, or exec's) joins the cgroup, opened before it is
+ * cloned. The cgroup2 part (pure v2, or the hybrid's unified mount) goes by
+ * clone3(CLONE_INTO_CGROUP) of v2_dir, or by the parent writing cgroup.procs where that flag
+ * is not available. Each v1 hierarchy's `tasks` file is written "0" by the new process
+ * itself: the kernel moves a single thread that names itself without taking the global
+ * threadgroup lock, whose RCU grace period makes a write of another process's pid wait
+ * 10-20 ms on the first hierarchy. The files are opened by the parent, so the kernel checks
+ * the opener's credentials, and a child already in a new user namespace can still join.
+ */
+typedef struct {
+	int v2_dir;    /* O_PATH dir of the cgroup2 cgroup, or -1 */
+	int *tasks;    /* v1 `tasks` files, O_WRONLY */
+	char **names;  /* their paths, for messages */
+	size_t len;
+} husk_cgroup_join_t;
+
+#define HUSK_CGROUP_JOIN_INIT {.v2_dir = -1}
+
+int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+/* In the new process, first thing: join every v1 hierarchy; closes j's fds. */
+int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err);
+/* In the parent after the clone: move pid into the cgroup2 part unless it was cloned there. */
+int husk_cgroup_join_finish(const husk_cgroup_t *cg, const husk_cgroup_join_t *j, pid_t pid,
+			    bool cloned_into, husk_error_t *err);
+void husk_cgroup_join_close(husk_cgroup_join_t *j);
+
+#define cleanup_cgroup_join __attribute__((cleanup(husk_cgroup_join_close)))
+
 /* Move pid into the cgroup in every hierarchy. */
 int husk_cgroup_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
 

@@ -100,6 +100,7 @@ typedef struct {
 	husk_exec_barrier_t barrier;
 	int new_flags; /* new namespaces clone did not create: unshared by the child */
 	int kept_fds;
+	husk_cgroup_join_t *join; /* the v1 cgroups to join; NULL without a cgroup */
 } child_ctx_t;
 
 static int child_enter_namespaces(child_ctx_t *c, husk_error_t *err)
@@ -244,6 +245,9 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 	cleanup_close int proc_fd = -1;
 
 	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, err) < 0)
+		return -1;
+	/* The cgroup before the cgroup namespace, which is rooted where we are. */
+	if (c->join && husk_cgroup_join_self(c->join, err) < 0)
 		return -1;
 	if (child_enter_namespaces(c, err) < 0 || child_join_session_keyring(c->o, err) < 0)
 		return -1;
@@ -556,15 +560,15 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 						: CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
 							  CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
 	int clone_flags = new_flags & at_clone;
-	cleanup_close int cgroup_fd = -1;
+	cleanup_cgroup_join husk_cgroup_join_t join = HUSK_CGROUP_JOIN_INIT;
 	bool into_cgroup = false;
 	pid_t pid;
 
+	if (c->cg_made && husk_cgroup_join_open(&c->cg, &join, err) < 0)
+		return -1;
 	if (husk_sync_pair(fds, err) < 0)
 		return -1;
-	if (c->cg_made && c->cg.mode == HUSK_CGROUP_MODE_UNIFIED)
-		cgroup_fd = husk_cgroup_open_dir(&c->cg, NULL);
-	pid = husk_clone(clone_flags, cgroup_fd, &into_cgroup, err);
+	pid = husk_clone(clone_flags, join.v2_dir, &into_cgroup, err);
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
@@ -579,7 +583,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
 		husk_closep(&c->dirfd);
 		husk_closep(&c->rootfd);
-		husk_closep(&cgroup_fd);
+		husk_closep(&join.v2_dir);
+		cc.join = &join;
 		if (user && user->path) {
 			husk_error_t e = {0};
 			if (husk_ns_join_path(user->path, CLONE_NEWUSER, &e) < 0) {
@@ -596,7 +601,7 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 		   into_cgroup ? ", into its cgroup" : "");
 	if ((clone_flags & CLONE_NEWUSER) && husk_ns_write_id_maps(pid, spec, err) < 0)
 		return -1;
-	if (c->cg_made && !into_cgroup && husk_cgroup_enter(&c->cg, pid, err) < 0)
+	if (c->cg_made && husk_cgroup_join_finish(&c->cg, &join, pid, into_cgroup, err) < 0)
 		return -1;
 	return husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err);
 }

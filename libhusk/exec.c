@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "clone.h"
 #include "container-internal.h"
 #include "exec-process.h"
 #include "namespaces.h"
@@ -28,6 +29,7 @@ typedef struct {
 	int pidfd;
 	int ns_flags; /* namespaces of the target we are not already in */
 	int sync_fd;
+	husk_cgroup_join_t *join; /* joiner: the v1 cgroups to join itself; NULL for none */
 } exec_ctx_t;
 
 /* Namespaces where the target differs from us: setns on the same one may fail (user). */
@@ -132,6 +134,11 @@ static __attribute__((noreturn)) void exec_joiner(exec_ctx_t *c)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, &err) < 0)
 		_exit(1);
+	/* The cgroup first: a joined cgroup namespace would hide the container's path. */
+	if (c->join && husk_cgroup_join_self(c->join, &err) < 0) {
+		husk_sync_send_error(c->sync_fd, &err);
+		_exit(1);
+	}
 	if (c->ns_flags && join_namespaces(c, &err) < 0) {
 		husk_sync_send_error(c->sync_fd, &err);
 		_exit(1);
@@ -194,8 +201,11 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 	cleanup_close int pidfd = -1;
 	husk_status_t status;
 	husk_cgroup_t cg = {0};
+	cleanup_cgroup_join husk_cgroup_join_t join = HUSK_CGROUP_JOIN_INIT;
 	exec_ctx_t c = {.o = o};
-	int fds[2], pty_master = -1;
+	const husk_cpu_affinity_t *affinity;
+	bool into_cgroup = false;
+	int fds[2], pty_master = -1, has_cg;
 	pid_t joiner, child;
 
 	*exit_status = 0;
@@ -214,6 +224,7 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 		return -1;
 	if (spec->process->terminal && o->detach && o->console_socket == NULL)
 		return husk_error_set(err, 0, "exec --tty --detach needs --console-socket");
+	affinity = spec->process->exec_cpu_affinity;
 	pidfd = husk_pidfd_open(st.pid);
 	if ((pidfd < 0 && errno != ENOSYS) || !husk_pid_is(st.pid, st.pid_start))
 		return husk_error_errno(err, "exec: container process %d", (int)st.pid);
@@ -221,39 +232,45 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 	c.target = st.pid;
 	c.pidfd = pidfd;
 	c.ns_flags = differing_namespaces(st.pid);
-	if (husk_sync_pair(fds, err) < 0)
+	has_cg = husk_state_cgroup(&st, &cg, err);
+	if (has_cg < 0 || (has_cg > 0 && husk_cgroup_join_open(&cg, &join, err) < 0)) {
+		husk_cgroup_free(&cg);
+		return husk_error_wrap(err, "exec");
+	}
+	if (husk_sync_pair(fds, err) < 0) {
+		husk_cgroup_free(&cg);
 		return -1;
-	joiner = fork();
+	}
+	/* config.md: execCPUAffinity.initial holds until the process reaches the cgroup, so
+	 * then it is not born there. */
+	joiner = husk_clone(0, affinity ? -1 : join.v2_dir, &into_cgroup, err);
 	if (joiner < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return husk_error_errno(err, "exec: fork");
+		husk_cgroup_free(&cg);
+		return husk_error_wrap(err, "exec");
 	}
 	if (joiner == 0) {
 		close(fds[0]);
+		husk_closep(&join.v2_dir);
 		c.sync_fd = fds[1];
+		c.join = &join;
 		exec_joiner(&c);
 	}
 	close(fds[1]);
 	c.sync_fd = fds[0];
-	/* config.md: execCPUAffinity.initial holds until the process reaches the cgroup. */
-	if (spec->process->exec_cpu_affinity &&
-	    husk_cpu_affinity_apply(joiner, spec->process->exec_cpu_affinity->initial,
-				    "process.execCPUAffinity.initial", err) < 0) {
+	if ((affinity && husk_cpu_affinity_apply(joiner, affinity->initial,
+						 "process.execCPUAffinity.initial", err) < 0) ||
+	    (has_cg > 0 &&
+	     husk_cgroup_join_finish(&cg, &join, joiner, into_cgroup, err) < 0)) {
 		kill(joiner, SIGKILL);
 		waitpid(joiner, NULL, 0);
 		close(c.sync_fd);
-		return -1;
+		husk_cgroup_free(&cg);
+		return husk_error_wrap(err, "exec");
 	}
-	{
-		int has = husk_state_cgroup(&st, &cg, err);
-		if (has < 0 || (has > 0 && husk_cgroup_enter(&cg, joiner, err) < 0)) {
-			kill(joiner, SIGKILL);
-			waitpid(joiner, NULL, 0);
-			close(c.sync_fd);
-			return husk_error_wrap(err, "exec");
-		}
-	}
+	husk_cgroup_join_close(&join);
+	husk_cgroup_free(&cg);
 	husk_sync_send(c.sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, NULL);
 	{
 		int r = collect_child(&c, &child, &pty_master, err);

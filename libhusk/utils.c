@@ -46,6 +46,14 @@ void *xmalloc0(size_t size)
 	return p;
 }
 
+void *xrealloc(void *p, size_t size)
+{
+	void *n = realloc(p, size ? size : 1);
+	if (n == NULL)
+		abort();
+	return n;
+}
+
 char *xstrdup(const char *s)
 {
 	char *p;

@@ -38,6 +38,7 @@ void husk_errorp(husk_error_t *err);
 	})
 
 void *xmalloc0(size_t size);
+void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 void strv_free(char **v);
 size_t strv_len(char *const *v);

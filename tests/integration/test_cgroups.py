@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+import lifecycle_helpers as lh
 from helpers import assert_one_error_line, describe, wait_for_status
 
 CG = Path("/sys/fs/cgroup")
@@ -219,6 +220,56 @@ def test_without_cgroup_namespace_the_path_shows(bundle, run_probe, unique_id, a
     report = run_probe(bundle(with_resources({}, drop_cgroupns=True)), cid=cid)
     memory = [line for line in report["cgroup"] if line.split(":")[1] == "memory"]
     assert memory and memory[0].endswith(f":/husk/{cid}"), report["cgroup"]
+    assert_clean()
+
+
+USERNS_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def assert_in_every_hierarchy(cgroup_lines, rel):
+    """/proc/PID/cgroup lines name rel in every mounted hierarchy (the v1 ones and the
+    hybrid's unified one, "0::PATH")."""
+    assert len(cgroup_lines) == len(helpers.cgroup_hierarchies()), cgroup_lines
+    for line in cgroup_lines:
+        assert line.split(":", 2)[2] == rel, cgroup_lines
+
+
+def with_userns(config):
+    config["linux"]["namespaces"].append({"type": "user"})
+    config["linux"]["uidMappings"] = USERNS_MAP
+    config["linux"]["gidMappings"] = USERNS_MAP
+    config["mounts"] = [m for m in config["mounts"]
+                        if m["type"] not in ("sysfs", "cgroup", "cgroup2", "mqueue")]
+
+
+@pytest.mark.parametrize("variant", ["plain", "userns", "no-clone3"])
+def test_init_and_exec_join_every_hierarchy(husk, bundle, unique_id, assert_clean, tmp_path,
+                                            variant):
+    """The container's process joins the v1 hierarchies itself (it writes "0" to each
+    `tasks` file the parent opened: the kernel's fast path) and the hybrid's unified one by
+    clone3(CLONE_INTO_CGROUP) or, without clone3, by the parent; exec's process too. A
+    child already in a new user namespace must still get in."""
+    cid = unique_id()
+    env = {"HUSK_TEST_NO_CLONE3": "1"} if variant == "no-clone3" else None
+    base = with_resources({"pids": {"limit": 50}}, drop_cgroupns=True)
+
+    def mutate(config):
+        base(config)
+        if variant == "userns":
+            with_userns(config)
+    if variant == "userns":
+        lh.make_traversable(tmp_path)
+    b = bundle(mutate, args=["/bin/probe", "sleep", "inf"])
+    husk("run", "--detach", "--bundle", b, cid, check=True, env=env)
+    pid = json.loads(husk("state", cid, check=True).stdout)["pid"]
+    assert_in_every_hierarchy(Path(f"/proc/{pid}/cgroup").read_text().splitlines(),
+                              f"/husk/{cid}")
+    proc = husk("exec", cid, "/bin/probe", "read", "/proc/self/cgroup", check=True, env=env)
+    seen = helpers.parse_json_output(proc.stdout)["content"].splitlines()
+    assert_in_every_hierarchy(seen, f"/husk/{cid}")
+    assert host_file("pids", f"husk/{cid}", "pids.current") == "1"
+    husk("delete", "--force", cid, check=True)
+    assert hierarchies_with(f"husk/{cid}") == []
     assert_clean()
 
 

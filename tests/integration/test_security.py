@@ -494,6 +494,47 @@ def test_proc_exe_overwrite_attempt(husk_bin, bundle, root_dir, tmp_path, unique
     assert_clean()
 
 
+def test_runtime_runs_from_a_sealed_copy_of_its_loaded_part(husk_bin, bundle, root_dir,
+                                                           unique_id, assert_clean):
+    """`husk run` re-executes itself from a memfd sealed against writes, resizing and new
+    seals, holding the part of the binary the loader needs (the same bytes, ELF header
+    aside; debug info and section headers are left out unless it is a sanitizer build)."""
+    import fcntl
+    cid = unique_id()
+    b = bundle(args=["/bin/probe", "sleep", "inf"])
+    cmd = [str(husk_bin), "--root", str(root_dir), "run", "--bundle", str(b), cid]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        exe = f"/proc/{proc.pid}/exe"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not os.readlink(exe).startswith("/memfd:husk"):
+            time.sleep(0.02)
+        assert os.readlink(exe).startswith("/memfd:husk"), os.readlink(exe)
+        fd = os.open(exe, os.O_RDONLY)
+        try:
+            seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+            want = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | \
+                fcntl.F_SEAL_WRITE
+            assert seals & want == want, hex(seals)
+            copy = os.read(fd, 1 << 24)
+        finally:
+            os.close(fd)
+        with pytest.raises(OSError):
+            os.close(os.open(exe, os.O_WRONLY))
+        original = Path(husk_bin).read_bytes()
+        assert 64 < len(copy) <= len(original)
+        assert copy[64:] == original[64:len(copy)]
+        assert copy[:16] == original[:16]
+        if b"__asan_init" not in original and b"__ubsan_handle" not in original:
+            # Section headers always come after the loaded part, even in a stripped file.
+            assert len(copy) < len(original), (len(copy), len(original))
+    finally:
+        helpers.run_husk(husk_bin, "delete", "--force", cid, root=root_dir)
+        proc.wait(timeout=10)
+    assert_clean()
+
+
 def test_unknown_syscall_names_skipped_with_debug_note(husk, bundle, unique_id, assert_clean):
     """Syscalls the installed libseccomp does not know are skipped, not fatal; --debug says
     which ones (issue 6)."""
