@@ -6,7 +6,8 @@
 # CMD's stdout and stderr and exits with its status.  The guest sees the host's whole tree
 # read-only under a tmpfs overlay (so every host binary and library works), has its own
 # tmpfs /tmp, and a 64 MiB virtio disk at $HUSK_VM_DISK (/dev/vda) for io.max and device
-# tests.  See tests/vm/README.md.
+# tests.  With HUSK_VM_SYSTEMD=1 the guest boots systemd as PID 1 and CMD runs as a systemd
+# service (systemctl, systemd-run and the system bus work).  See tests/vm/README.md.
 #
 # Environment (all optional):
 #   HUSK, PROBE, TEST_CGROUP  passed to CMD, made absolute; a build dir that the guest
@@ -18,6 +19,7 @@
 #   HUSK_VM_MEMORY    guest memory in MiB (default 512)
 #   HUSK_VM_CPUS      guest CPUs (default 2)
 #   HUSK_VM_KEEP=1    keep the run directory (console log, qemu log) for a post-mortem
+#   HUSK_VM_SYSTEMD=1 boot systemd as PID 1 and run CMD as its service husk-vm.service
 #
 # Exit status: CMD's; 124 when the watchdog ended the VM; 77 when the VM cannot run here
 # (no qemu, no kernel package; a "SKIP:" line says why); 125 any other harness failure.
@@ -45,6 +47,15 @@ if ! [[ $memory =~ ^[0-9]+$ ]] || [ "$memory" -lt 256 ]; then
 	harness_error "HUSK_VM_MEMORY must be a number of MiB, at least 256"
 fi
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || harness_error "HUSK_VM_CPUS must be a positive number"
+case "${HUSK_VM_SYSTEMD:-0}" in
+0 | '') systemd=0 ;;
+1) systemd=1 ;;
+*) harness_error "HUSK_VM_SYSTEMD must be 0 or 1" ;;
+esac
+if [ "$systemd" = 1 ] && [ ! -x /lib/systemd/systemd ]; then
+	echo "SKIP: husk VM: HUSK_VM_SYSTEMD=1 needs systemd (/lib/systemd/systemd) on the host" >&2
+	exit 77
+fi
 [ "$(id -u)" -eq 0 ] || harness_error "must run as root (the guest's tree is the host's /, read by qemu)"
 
 prepared=$(bash "$here/prepare.sh") || {
@@ -191,7 +202,13 @@ start_readers() {
 boot() {
 	local append share_args
 	append="console=ttyS0 loglevel=4 quiet panic=-1 mitigations=off cgroup_no_v1=all"
-	append+=" husk_guest=$here/guest.sh husk_run=$run"
+	append+=" husk_run=$run"
+	if [ "$systemd" = 1 ]; then
+		# systemd's own messages stay off the console unless something fails (quiet).
+		append+=" husk_guest=$here/systemd-guest.sh husk_systemd=1 systemd.hostname=husk-vm"
+	else
+		append+=" husk_guest=$here/guest.sh"
+	fi
 	mapfile -t share_args < <(qemu_share_args)
 	timeout -k 10 "$limit" qemu-system-x86_64 \
 		-nodefaults -no-user-config -display none -monitor none -nic none -no-reboot \
@@ -224,7 +241,7 @@ explain_failure() {
 
 main() {
 	local qemu_status=0 status
-	case "$here/guest.sh $run" in
+	case "$here/systemd-guest.sh $run" in
 	*[[:space:]]*[[:space:]]*) harness_error "the repository path must not contain whitespace" ;;
 	esac
 	printf 'exec' >"$run/cmd"
