@@ -233,21 +233,16 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 	c.pidfd = pidfd;
 	c.ns_flags = differing_namespaces(st.pid);
 	has_cg = husk_state_cgroup(&st, &cg, err);
-	if (has_cg < 0 || (has_cg > 0 && husk_cgroup_join_open(&cg, &join, err) < 0)) {
-		husk_cgroup_free(&cg);
+	if (has_cg < 0 || (has_cg > 0 && husk_cgroup_join_open(&cg, &join, err) < 0))
 		return husk_error_wrap(err, "exec");
-	}
-	if (husk_sync_pair(fds, err) < 0) {
-		husk_cgroup_free(&cg);
+	if (husk_sync_pair(fds, err) < 0)
 		return -1;
-	}
 	/* config.md: execCPUAffinity.initial holds until the process reaches the cgroup, so
 	 * then it is not born there. */
 	joiner = husk_clone(0, affinity ? -1 : join.v2_dir, &into_cgroup, err);
 	if (joiner < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		husk_cgroup_free(&cg);
 		return husk_error_wrap(err, "exec");
 	}
 	if (joiner == 0) {
@@ -266,11 +261,9 @@ int husk_container_exec(const husk_exec_opts_t *o, int *exit_status, husk_error_
 		kill(joiner, SIGKILL);
 		waitpid(joiner, NULL, 0);
 		close(c.sync_fd);
-		husk_cgroup_free(&cg);
 		return husk_error_wrap(err, "exec");
 	}
 	husk_cgroup_join_close(&join);
-	husk_cgroup_free(&cg);
 	husk_sync_send(c.sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, NULL);
 	{
 		int r = collect_child(&c, &child, &pty_master, err);
