@@ -199,8 +199,31 @@ static int open_ctl(const layout_t *l, unsigned bit, const char *path, const cha
 
 /* ---------------------------------------------------------------- creation */
 
-/* A new cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set. */
-static int fill_cpuset(int dirfd, int parentfd, husk_error_t *err)
+static int fill_cpuset_depth(int dirfd, int parentfd, int depth, husk_error_t *err);
+
+/* The parent's value, filled first when empty: a parent that another husk has just
+ * created may not be filled yet, and copying its empty value would leave us a cpuset that
+ * refuses every task (ENOSPC). */
+static int read_parent_cpuset(int parentfd, const char *file, int depth, char **value,
+			      husk_error_t *err)
+{
+	cleanup_close int grandparent = -1;
+
+	if (husk_cg_read(parentfd, file, value, err) < 0)
+		return -1;
+	if (**value || depth >= 32)
+		return 0;
+	grandparent = openat(parentfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (grandparent < 0)
+		return husk_error_errno(err, "open the parent of a cpuset cgroup");
+	free(*value);
+	*value = NULL;
+	if (fill_cpuset_depth(parentfd, grandparent, depth + 1, err) < 0)
+		return -1;
+	return husk_cg_read(parentfd, file, value, err);
+}
+
+static int fill_cpuset_depth(int dirfd, int parentfd, int depth, husk_error_t *err)
 {
 	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
@@ -211,11 +234,17 @@ static int fill_cpuset(int dirfd, int parentfd, husk_error_t *err)
 			return -1;
 		if (*own)
 			continue;
-		if (husk_cg_read(parentfd, files[i], &parent, err) < 0 ||
+		if (read_parent_cpuset(parentfd, files[i], depth, &parent, err) < 0 ||
 		    husk_cg_write(dirfd, files[i], parent, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* A new cpuset cgroup starts with empty cpus/mems and refuses tasks until they are set. */
+static int fill_cpuset(int dirfd, int parentfd, husk_error_t *err)
+{
+	return fill_cpuset_depth(dirfd, parentfd, 0, err);
 }
 
 /* ---------------------------------------------------------------- resources */

@@ -69,8 +69,23 @@ static int enable_controllers(int dirfd, const char *dir, const char *want, husk
 	return 0;
 }
 
+static int v2_make_once(const char *mnt, const char *path, const char *want,
+			husk_cg_undo_t *undo, husk_error_t *err);
+
 int husk_cgroup_v2_make(const char *mnt, const char *path, const char *want, husk_cg_undo_t *undo,
 			husk_error_t *err)
+{
+	/* A delete may remove an empty default parent between our mkdirs (ENOENT): retry. */
+	for (int attempt = 0;; attempt++) {
+		int r = v2_make_once(mnt, path, want, undo, err);
+		if (r == 0 || err == NULL || err->errnum != ENOENT || attempt >= 3)
+			return r;
+		husk_error_clear(err);
+	}
+}
+
+static int v2_make_once(const char *mnt, const char *path, const char *want,
+			husk_cg_undo_t *undo, husk_error_t *err)
 {
 	cleanup_free char *full = NULL;
 	size_t base = strlen(mnt);

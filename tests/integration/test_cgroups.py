@@ -273,6 +273,32 @@ def test_init_and_exec_join_every_hierarchy(husk, bundle, unique_id, assert_clea
     assert_clean()
 
 
+def test_concurrent_creates_and_deletes_share_the_default_parent(husk, bundle, unique_id,
+                                                                  assert_clean):
+    """Containers created and deleted at the same time under the default /husk parent: one's
+    delete may remove the empty parent while another is making its own cgroup below it, and
+    a cpuset parent that another husk has just made may not have its cpus yet (a child
+    copying that would refuse every task with ENOSPC). Every run must succeed."""
+    import threading
+    b = bundle(args=["/bin/true"])
+    ids = [[unique_id() for _ in range(40)] for _ in range(4)]
+    failures = []
+
+    def worker(batch):
+        for cid in batch:
+            proc = husk("run", "--bundle", b, cid, timeout=60)
+            if proc.returncode != 0:
+                failures.append(describe(proc))
+
+    threads = [threading.Thread(target=worker, args=(batch,)) for batch in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [], failures[:3]
+    assert_clean()
+
+
 def test_absolute_cgroups_path(husk, bundle, unique_id, assert_clean, husktest_parent):
     cid = unique_id()
     rel = f"{husktest_parent}/{cid}"
