@@ -119,4 +119,66 @@ int husk_cgroup_v1_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t
 int husk_cgroup_v1_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err);
 int husk_cgroup_v1_stats(const husk_cgroup_t *cg, husk_cgroup_stats_t *st, husk_error_t *err);
 
+/* ---- the systemd driver (cgroup-systemd.c) ---- */
+
+/* Pure parts (unit-tested). A cgroup path as husk_cgroup_systemd_path makes it ->
+ * its unit ("p-n.scope" or "a-b.slice") and the slice that unit goes in ("-.slice" at the
+ * root). A slice unit's parent comes from its name, so "/system.slice/x.slice" is refused
+ * (systemd would put x.slice at "/x.slice"). */
+int husk_sd_unit_from_path(const char *path, char **unit, char **slice, husk_error_t *err);
+/* CPUQuotaPerSecUSec from quota/period (period 0 = the kernel's 100000): rounded up to
+ * 10 ms, the 1% granularity systemd keeps CPUQuota= in; quota < 0 = UINT64_MAX (none). */
+uint64_t husk_sd_cpu_quota_per_sec(int64_t quota, uint64_t period);
+/* A cpu/node list ("0-3,7", "0-7:2/4") -> systemd's bitmask: bit i%8 of byte i/8 = cpu i. */
+int husk_sd_cpu_list_to_mask(const char *list, const char *field, uint8_t **mask, size_t *len,
+			     husk_error_t *err);
+
+typedef enum {
+	HUSK_SD_BOOL,
+	HUSK_SD_U64,
+	HUSK_SD_STRING,
+	HUSK_SD_BYTES, /* "ay" */
+	HUSK_SD_U32S,  /* "au" */
+} husk_sd_type_t;
+
+/* One unit property, as StartTransientUnit/SetUnitProperties take it ("(sv)"). */
+typedef struct {
+	const char *name;
+	husk_sd_type_t type;
+	bool b;
+	uint64_t u;
+	char *s;	/* heap */
+	void *data; /* heap: bytes, or uint32_t values */
+	size_t len; /* elements of data */
+} husk_sd_prop_t;
+
+typedef struct {
+	husk_sd_prop_t *v;
+	size_t len;
+} husk_sd_props_t;
+
+/* The unit's own properties: Description, Slice (scopes), PIDs (scopes, pid > 0),
+ * Delegate (scopes), DefaultDependencies=no, accounting for every controller systemd has. */
+void husk_sd_props_unit(husk_sd_props_t *p, husk_cgroup_mode_t mode, const char *unit,
+			const char *slice, const char *description, pid_t pid);
+/* linux.resources (may be NULL) as the properties systemd has for them; the rest is
+ * cgroupfs's business. */
+int husk_sd_props_resources(husk_sd_props_t *p, husk_cgroup_mode_t mode,
+			    const husk_resources_t *res, husk_error_t *err);
+const husk_sd_prop_t *husk_sd_props_find(const husk_sd_props_t *p, const char *name);
+void husk_sd_props_free(husk_sd_props_t *p);
+
+/* The dispatch side (cgroup.c). prepare: 1 = systemd will manage the unit (cg->sd set),
+ * 0 = it does not answer (cg->systemd_fallback set), -1 = error (bad unit name, the unit
+ * exists, bad resources). start: the unit with pid in it, then cgroupfs. stop: 1 = leave
+ * the cgroup alone (the unit belongs to somebody else), else 0/-1. set: the unit's
+ * properties for res (no systemd = nothing to do). */
+int husk_cgroup_systemd_prepare(husk_cgroup_t *cg, const husk_resources_t *res,
+				husk_error_t *err);
+int husk_cgroup_systemd_start(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
+int husk_cgroup_systemd_stop(const husk_cgroup_t *cg, husk_error_t *err);
+int husk_cgroup_systemd_set(const husk_cgroup_t *cg, const husk_resources_t *res,
+			    husk_error_t *err);
+void husk_cgroup_systemd_free(husk_cgroup_t *cg);
+
 #endif

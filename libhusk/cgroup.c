@@ -226,6 +226,7 @@ void husk_cgroup_free(husk_cgroup_t *cg)
 		return;
 	free(cg->path);
 	cg->path = NULL;
+	husk_cgroup_systemd_free(cg);
 }
 
 /* ---------------------------------------------------------------- conversions */
@@ -731,6 +732,9 @@ int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_erro
 
 	if (check_cg(cg, err) < 0 || husk_cgroup_check_resources(res, err) < 0)
 		return -1;
+	/* systemd makes the unit's cgroup once the process exists (join_finish). */
+	if (cg->systemd && (r = husk_cgroup_systemd_prepare(cg, res, err)) != 0)
+		return r < 0 ? -1 : 0;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_create(cg, res, err);
 
@@ -780,6 +784,9 @@ int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_e
 	*j = (husk_cgroup_join_t)HUSK_CGROUP_JOIN_INIT;
 	if (check_cg(cg, err) < 0)
 		return -1;
+	/* Nothing to open: systemd puts the process into its unit after the clone. */
+	if (cg->sd)
+		return 0;
 	if (is_v2(cg))
 		r = j->v2_dir = husk_cg_open(HUSK_CGROUP_MNT, cg->path, true, err);
 	else
@@ -806,6 +813,8 @@ int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err)
 int husk_cgroup_join_finish(const husk_cgroup_t *cg, const husk_cgroup_join_t *j, pid_t pid,
 			    bool cloned_into, husk_error_t *err)
 {
+	if (cg->sd)
+		return husk_cgroup_systemd_start(cg, pid, err);
 	if (cloned_into || j->v2_dir < 0)
 		return 0;
 	if (is_v2(cg))
@@ -829,8 +838,13 @@ void husk_cgroup_join_close(husk_cgroup_join_t *j)
 
 int husk_cgroup_destroy(const husk_cgroup_t *cg, husk_error_t *err)
 {
+	int r;
+
 	if (check_cg(cg, err) < 0)
 		return -1;
+	/* The unit first: stopping it removes what systemd made; cgroupfs takes the rest. */
+	if (cg->systemd && (r = husk_cgroup_systemd_stop(cg, err)) != 0)
+		return r < 0 ? -1 : 0;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_destroy(cg, err);
 	return husk_cg_remove(HUSK_CGROUP_MNT, cg->path, err);
@@ -895,6 +909,10 @@ int husk_cgroup_update(const husk_cgroup_t *cg, const husk_resources_t *res, hus
 		return -1;
 	if (res == NULL)
 		return 0;
+	/* systemd's view first: it rewrites the files from its properties when it re-applies
+	 * the unit (a daemon-reload, say), so they must agree with what cgroupfs gets. */
+	if (cg->systemd && husk_cgroup_systemd_set(cg, res, err) < 0)
+		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_update(cg, res, err);
 	if ((fd = v2_open(cg, err)) < 0)

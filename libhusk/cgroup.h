@@ -34,6 +34,14 @@ typedef struct {
 	 * one is allowed "rwm" after the linux.resources.devices rules, as runc does. */
 	const husk_device_t *devices;
 	size_t devices_len;
+	/* create only, borrowed: the container id, for the systemd unit's Description. */
+	const char *id;
+	/* --systemd-cgroup, process-local, never persisted: the connection to systemd while it
+	 * manages the unit for this create (NULL otherwise), and why husk fell back to cgroupfs
+	 * (heap, NULL when it did not; libhusk does not print, the caller warns). Both are freed
+	 * by husk_cgroup_free. */
+	struct husk_cgroup_systemd *sd;
+	char *systemd_fallback;
 } husk_cgroup_t;
 
 /* Resolve linux.cgroupsPath into cg->path and detect cg->mode. Absolute: used as is below
@@ -41,13 +49,18 @@ typedef struct {
  * runtime's own cgroup differs per controller, and one path must fit all of them); empty:
  * "/husk/<id>". ".." components are refused. systemd: "slice:prefix:name" is expanded to
  * the path systemd gives that unit ("a-b.slice:p:n" -> "/a.slice/a-b.slice/p-n.scope"; empty
- * = "system.slice:husk:<id>"); the cgroup is then still managed through cgroupfs. */
+ * = "system.slice:husk:<id>"); husk_cgroup_create then asks systemd for that unit
+ * (cgroup-systemd.c), or falls back to cgroupfs at the same path. */
 int husk_cgroup_resolve(const husk_spec_t *spec, const char *id, bool systemd, husk_cgroup_t *cg,
 			husk_error_t *err);
 
 /* Create the cgroup (every v1 controller husk manages, or the v2 directory with the needed
  * controllers enabled in the parents) and apply linux.resources. On failure removes what it
- * created. */
+ * created. With cg->systemd, when systemd answers: only checks the unit name, that no such
+ * unit exists yet and the resources; the unit (a transient scope with Delegate=yes, or a
+ * slice) is started for the new process by husk_cgroup_join_finish. When systemd does not
+ * answer, sets cg->systemd_fallback and creates the cgroup through cgroupfs as above. res
+ * is borrowed until husk_cgroup_join_finish. */
 int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 
 /* v2 only: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 + ENOTSUP
@@ -76,7 +89,9 @@ typedef struct {
 int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
 /* In the new process, first thing: join every v1 hierarchy; closes j's fds. */
 int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err);
-/* In the parent after the clone: move pid into the cgroup2 part unless it was cloned there. */
+/* In the parent after the clone: move pid into the cgroup2 part unless it was cloned there.
+ * With systemd managing the unit: start it with pid in it, wait for its job, then apply the
+ * resources (and, on v1, join the hierarchies systemd left out) through cgroupfs. */
 int husk_cgroup_join_finish(const husk_cgroup_t *cg, const husk_cgroup_join_t *j, pid_t pid,
 			    bool cloned_into, husk_error_t *err);
 void husk_cgroup_join_close(husk_cgroup_join_t *j);
@@ -86,7 +101,8 @@ void husk_cgroup_join_close(husk_cgroup_join_t *j);
 /* Move pid into the cgroup in every hierarchy. */
 int husk_cgroup_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
 
-/* Remove the cgroup everywhere (after its processes are gone); absent is not an error. */
+/* Remove the cgroup everywhere (after its processes are gone); absent is not an error.
+ * systemd: stops the unit first (a unit that is gone, or no systemd, is fine). */
 int husk_cgroup_destroy(const husk_cgroup_t *cg, husk_error_t *err);
 
 /* Processes in the cgroup (cgroup.procs), heap array. */
@@ -99,7 +115,8 @@ int husk_cgroup_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err);
 int husk_cgroup_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err);
 int husk_cgroup_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t *err);
 
-/* Apply new resources to a live cgroup (update). */
+/* Apply new resources to a live cgroup (update). systemd: the unit's properties first
+ * (SetUnitProperties, runtime), then cgroupfs; without systemd answering, cgroupfs only. */
 int husk_cgroup_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 
 /* Resource usage for `events --stats`. Unlimited values are UINT64_MAX; has_* is false when

@@ -647,6 +647,7 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	cleanup_barrier husk_exec_barrier_t barrier = {-1, -1};
 	cleanup_state husk_state_t st = {0};
 	size_t len = 0;
+	int r;
 
 	if (husk_id_validate(o->id, err) < 0)
 		return -1;
@@ -677,7 +678,11 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 		return -1;
 	if (husk_exec_barrier_make(c->dirfd, &barrier, err) < 0)
 		return -1;
-	if (husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err) < 0)
+	c->cg.id = o->id;
+	r = husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err);
+	if (c->cg.systemd_fallback)
+		husk_warn("systemd cgroup driver: %s: using cgroupfs", c->cg.systemd_fallback);
+	if (r < 0)
 		return -1;
 	c->cg_made = true;
 	husk_debug("create \"%s\": bundle %s, rootfs %s, cgroup %s", o->id, bundle, rootfs,

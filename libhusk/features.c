@@ -15,9 +15,14 @@
 
 const char *husk_build_features(void)
 {
-	/* A library found by configure is not a feature: +SYSTEMD and +CRIU appear once the
-	 * systemd cgroup driver and checkpoint/restore exist. */
+	/* +SYSTEMD: the systemd cgroup driver is built in (libsystemd is dlopen()ed when
+	 * --systemd-cgroup is used). A library found by configure is not a feature: +CRIU
+	 * appears once checkpoint/restore exists. */
+#ifdef HAVE_SYSTEMD
+	return "+SECCOMP +CAP +YAJL +SYSTEMD -CRIU";
+#else
 	return "+SECCOMP +CAP +YAJL -SYSTEMD -CRIU";
+#endif
 }
 
 static const char *const hook_names[] = {"prestart",	  "createRuntime", "createContainer",
@@ -148,7 +153,14 @@ static void gen_linux(yajl_gen g)
 	yajl_gen_map_open(g);
 	husk_json_key_bool(g, "v1", true);
 	husk_json_key_bool(g, "v2", true);
+#ifdef HAVE_SYSTEMD
+	/* The driver exists; where systemd does not answer at run time, husk falls back to
+	 * cgroupfs with a warning. */
+	husk_json_key_bool(g, "systemd", true);
+#else
 	husk_json_key_bool(g, "systemd", false);
+#endif
+	/* Rootless --systemd-cgroup (systemd's user bus) is not implemented. */
 	husk_json_key_bool(g, "systemdUser", false);
 	husk_json_key_bool(g, "rdma", true);
 	yajl_gen_map_close(g);

@@ -1,0 +1,1000 @@
+/* husk: cgroups: the systemd driver (--systemd-cgroup). The container's cgroup is a
+ * transient unit: a scope with Delegate=yes holding the container's init (or a slice, when
+ * linux.cgroupsPath names one), started over sd-bus with the resources systemd knows as
+ * unit properties; everything else goes through cgroupfs on the same path, as runc and
+ * crun do. libsystemd is dlopen()ed on first use, so only runs with --systemd-cgroup pay
+ * for it; where no systemd answers, husk falls back to cgroupfs at the same path. */
+#include "config.h"
+#include "cgroup-internal.h"
+#include "utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Above this a cpu list is surely a typo: systemd's own limit is 8192 too. */
+#define SD_MAX_CPUS 8192
+#define SD_UNIT_NAME_MAX 255
+
+struct husk_cgroup_systemd {
+	void *bus;   /* sd_bus *, opaque here so that the pure parts need no libsystemd */
+	bool direct; /* systemd's private socket: a peer, not a bus (no sender names) */
+	char *unit;  /* "prefix-name.scope" or "a-b.slice" */
+	char *slice; /* the slice a scope goes in */
+	const husk_resources_t *res; /* borrowed from the spec, create only */
+	bool foreign;		     /* the unit turned out to be somebody else's: never stop it */
+};
+
+/* ---------------------------------------------------------------- pure conversions */
+
+static bool unit_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr(":-_.\\", c) != NULL;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int check_unit_name(const char *unit, husk_error_t *err)
+{
+	size_t len = strlen(unit);
+
+	if (!has_suffix(unit, ".scope") && !has_suffix(unit, ".slice"))
+		return husk_error_set(err, EINVAL, "systemd unit \"%s\": not a scope or a slice",
+				      unit);
+	if (len > SD_UNIT_NAME_MAX)
+		return husk_error_set(err, EINVAL, "systemd unit \"%s\": name longer than %d", unit,
+				      SD_UNIT_NAME_MAX);
+	for (const char *p = unit; *p; p++)
+		if (!unit_char_ok(*p))
+			return husk_error_set(
+			    err, EINVAL, "systemd unit \"%s\": invalid character '%c'", unit, *p);
+	return 0;
+}
+
+/* A slice's place in the tree is its name: "a-b.slice" must be at "/a.slice/a-b.slice". */
+static int check_slice_at(const char *slice, const char *expected, const char *what,
+			  husk_error_t *err)
+{
+	cleanup_free char *path = NULL;
+
+	if (husk_cgroup_expand_slice(slice, &path, err) < 0)
+		return -1;
+	if (strcmp(path, expected) != 0)
+		return husk_error_set(err, EINVAL,
+				      "systemd %s \"%s\" lives at \"%s\", not at \"%s\" (a slice's "
+				      "parent is given by its name)",
+				      what, slice, *path ? path : "/", *expected ? expected : "/");
+	return 0;
+}
+
+int husk_sd_unit_from_path(const char *path, char **unit, char **slice, husk_error_t *err)
+{
+	const char *last = strrchr(path, '/');
+	cleanup_free char *parent = NULL;
+	cleanup_free char *parent_slice = NULL;
+	const char *pslash;
+
+	if (path[0] != '/' || last == NULL || last[1] == '\0')
+		return husk_error_set(err, EINVAL, "systemd cgroup \"%s\": no unit in the path",
+				      path);
+	if (check_unit_name(last + 1, err) < 0)
+		return -1;
+	parent = strndup(path, (size_t)(last - path));
+	if (parent == NULL)
+		abort();
+	pslash = strrchr(parent, '/');
+	parent_slice = xstrdup(pslash ? pslash + 1 : "-.slice");
+	if (check_slice_at(parent_slice, parent, "slice", err) < 0)
+		return -1;
+	if (has_suffix(last + 1, ".slice") && check_slice_at(last + 1, path, "slice unit", err) < 0)
+		return -1;
+	*unit = xstrdup(last + 1);
+	*slice = steal_pointer(&parent_slice);
+	return 0;
+}
+
+uint64_t husk_sd_cpu_quota_per_sec(int64_t quota, uint64_t period)
+{
+	unsigned __int128 usec;
+
+	if (quota < 0)
+		return UINT64_MAX;
+	if (period == 0)
+		period = 100000;
+	usec = (unsigned __int128)quota * 1000000 / period;
+	/* systemd keeps CPUQuota= as a percentage: a fraction of 1% would be lost, and the
+	 * quota it then writes would be lower than asked. */
+	if (usec % 10000)
+		usec = (usec / 10000 + 1) * 10000;
+	return usec >= UINT64_MAX ? UINT64_MAX - 1 : (uint64_t)usec;
+}
+
+static void mask_set(uint8_t *mask, unsigned long cpu)
+{
+	mask[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+}
+
+/* One "N", "N-M" or "N-M:used/group" element (already validated); returns its end. */
+static const char *mask_add_range(uint8_t *mask, const char *p, unsigned long *top)
+{
+	char *end;
+	unsigned long a = strtoul(p, &end, 10), b = a, used = 1, group = 1;
+
+	if (*end == '-')
+		b = strtoul(end + 1, &end, 10);
+	if (*end == ':') {
+		used = strtoul(end + 1, &end, 10);
+		group = strtoul(end + 1, &end, 10);
+	}
+	if (b >= SD_MAX_CPUS) {
+		*top = b;
+		return NULL;
+	}
+	for (unsigned long i = a; i <= b; i++)
+		if ((i - a) % group < used)
+			mask_set(mask, i);
+	if (b + 1 > *top)
+		*top = b + 1;
+	return end;
+}
+
+int husk_sd_cpu_list_to_mask(const char *list, const char *field, uint8_t **mask, size_t *len,
+			     husk_error_t *err)
+{
+	cleanup_free uint8_t *m = xmalloc0(SD_MAX_CPUS / 8);
+	unsigned long top = 0;
+
+	*mask = NULL;
+	*len = 0;
+	if (husk_cgroup_check_cpu_list(list, field, err) < 0)
+		return -1;
+	for (const char *p = list; p && *p && *p != '\n';) {
+		p = mask_add_range(m, p, &top);
+		if (p == NULL)
+			return husk_error_set(err, EINVAL, "%s: cpu %lu in \"%s\" is above %d",
+					      field, top, list, SD_MAX_CPUS - 1);
+		if (*p == ',')
+			p++;
+	}
+	*len = (top + 7) / 8;
+	*mask = *len ? steal_pointer(&m) : NULL;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- properties */
+
+static husk_sd_prop_t *prop_add(husk_sd_props_t *p, const char *name, husk_sd_type_t type)
+{
+	husk_sd_prop_t *n = xrealloc(p->v, (p->len + 1) * sizeof *p->v);
+
+	p->v = n;
+	n = &p->v[p->len++];
+	memset(n, 0, sizeof *n);
+	n->name = name;
+	n->type = type;
+	return n;
+}
+
+static void prop_bool(husk_sd_props_t *p, const char *name, bool b)
+{
+	prop_add(p, name, HUSK_SD_BOOL)->b = b;
+}
+
+static void prop_u64(husk_sd_props_t *p, const char *name, uint64_t u)
+{
+	prop_add(p, name, HUSK_SD_U64)->u = u;
+}
+
+static void prop_string(husk_sd_props_t *p, const char *name, const char *s)
+{
+	prop_add(p, name, HUSK_SD_STRING)->s = xstrdup(s);
+}
+
+/* An unlimited spec value (< 0) is systemd's "infinity". */
+static uint64_t limit_or_infinity(int64_t v)
+{
+	return v < 0 ? UINT64_MAX : (uint64_t)v;
+}
+
+void husk_sd_props_unit(husk_sd_props_t *p, husk_cgroup_mode_t mode, const char *unit,
+			const char *slice, const char *description, pid_t pid)
+{
+	bool scope = has_suffix(unit, ".scope");
+
+	prop_string(p, "Description", description);
+	if (scope) {
+		/* A slice's parent is its name; setting Slice= on one is refused. */
+		prop_string(p, "Slice", slice);
+		/* The container's cgroup is husk's to manage below the unit (runc, crun). */
+		prop_bool(p, "Delegate", true);
+	}
+	if (scope && pid > 0) {
+		husk_sd_prop_t *pids = prop_add(p, "PIDs", HUSK_SD_U32S);
+		uint32_t *v = xmalloc0(sizeof *v);
+		*v = (uint32_t)pid;
+		pids->data = v;
+		pids->len = 1;
+	}
+	/* No ordering after basic.target nor Conflicts=shutdown.target: a container may start
+	 * early at boot and must not be stopped by systemd's own shutdown logic first. */
+	prop_bool(p, "DefaultDependencies", false);
+	prop_bool(p, "CPUAccounting", true);
+	prop_bool(p, "MemoryAccounting", true);
+	prop_bool(p, "TasksAccounting", true);
+	prop_bool(p, mode == HUSK_CGROUP_MODE_UNIFIED ? "IOAccounting" : "BlockIOAccounting", true);
+}
+
+static int props_memory(husk_sd_props_t *p, bool v2, const husk_memory_t *m, husk_error_t *err)
+{
+	int64_t swap;
+	bool swap_set;
+
+	if (m->has_limit && m->limit != 0)
+		prop_u64(p, v2 ? "MemoryMax" : "MemoryLimit", limit_or_infinity(m->limit));
+	if (!v2)
+		return 0;
+	if (m->has_reservation && m->reservation != 0)
+		prop_u64(p, "MemoryLow", limit_or_infinity(m->reservation));
+	if (husk_cgroup_swap_to_v2(m->has_swap, m->swap, m->has_limit, m->limit, &swap, &swap_set,
+				   err) < 0)
+		return -1;
+	if (swap_set)
+		prop_u64(p, "MemorySwapMax", limit_or_infinity(swap));
+	return 0;
+}
+
+static int prop_cpu_mask(husk_sd_props_t *p, const char *name, const char *list, const char *field,
+			 husk_error_t *err)
+{
+	uint8_t *mask = NULL;
+	size_t len = 0;
+	husk_sd_prop_t *prop;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	if (husk_sd_cpu_list_to_mask(list, field, &mask, &len, err) < 0)
+		return -1;
+	prop = prop_add(p, name, HUSK_SD_BYTES);
+	prop->data = mask;
+	prop->len = len;
+	return 0;
+}
+
+static int props_cpu(husk_sd_props_t *p, bool v2, const husk_cpu_t *c, husk_error_t *err)
+{
+	if (c->has_shares && c->shares != 0) {
+		if (v2)
+			prop_u64(p, "CPUWeight", husk_cgroup_shares_to_weight(c->shares));
+		else
+			prop_u64(p, "CPUShares", c->shares);
+	}
+	if (c->has_quota && c->quota != 0)
+		prop_u64(p, "CPUQuotaPerSecUSec",
+			 husk_sd_cpu_quota_per_sec(c->quota, c->has_period ? c->period : 0));
+	if (c->has_period && c->period != 0)
+		prop_u64(p, "CPUQuotaPeriodUSec", c->period);
+	/* systemd's cpuset properties exist for cgroup v2 only. */
+	if (!v2)
+		return 0;
+	if (prop_cpu_mask(p, "AllowedCPUs", c->cpus, "linux.resources.cpu.cpus", err) < 0 ||
+	    prop_cpu_mask(p, "AllowedMemoryNodes", c->mems, "linux.resources.cpu.mems", err) < 0)
+		return -1;
+	return 0;
+}
+
+int husk_sd_props_resources(husk_sd_props_t *p, husk_cgroup_mode_t mode,
+			    const husk_resources_t *res, husk_error_t *err)
+{
+	bool v2 = mode == HUSK_CGROUP_MODE_UNIFIED;
+
+	if (res == NULL)
+		return 0;
+	if (res->memory && props_memory(p, v2, res->memory, err) < 0)
+		return -1;
+	if (res->cpu && props_cpu(p, v2, res->cpu, err) < 0)
+		return -1;
+	/* systemd refuses TasksMax=0; a limit of 0 is left to pids.max alone. */
+	if (res->has_pids_limit && res->pids_limit != 0)
+		prop_u64(p, "TasksMax", limit_or_infinity(res->pids_limit));
+	if (res->block_io && res->block_io->has_weight && res->block_io->weight != 0) {
+		if (v2)
+			prop_u64(p, "IOWeight",
+				 husk_cgroup_blkio_to_io_weight(res->block_io->weight));
+		else
+			prop_u64(p, "BlockIOWeight", res->block_io->weight);
+	}
+	return 0;
+}
+
+const husk_sd_prop_t *husk_sd_props_find(const husk_sd_props_t *p, const char *name)
+{
+	for (size_t i = 0; i < p->len; i++)
+		if (strcmp(p->v[i].name, name) == 0)
+			return &p->v[i];
+	return NULL;
+}
+
+void husk_sd_props_free(husk_sd_props_t *p)
+{
+	for (size_t i = 0; i < p->len; i++) {
+		free(p->v[i].s);
+		free(p->v[i].data);
+	}
+	free(p->v);
+	p->v = NULL;
+	p->len = 0;
+}
+
+#define cleanup_props __attribute__((cleanup(husk_sd_props_free)))
+
+/* ---------------------------------------------------------------- cgroupfs after systemd */
+
+static bool is_scope(const struct husk_cgroup_systemd *s)
+{
+	return has_suffix(s->unit, ".scope");
+}
+
+/* v2: systemd's Delegate=yes enables the controllers it knows in the parent; anything else
+ * a resource needs (hugetlb, rdma, misc) is enabled here, as runc does. */
+static int apply_v2_after_start(const husk_cgroup_t *cg, pid_t pid, const husk_resources_t *res,
+				husk_error_t *err)
+{
+	cleanup_free char *want = husk_cgroup_v2_needed(res, false);
+	husk_cg_undo_t undo = {0};
+	cleanup_close int fd = -1;
+	int r;
+
+	r = husk_cgroup_v2_make(HUSK_CGROUP_MNT, cg->path, want, &undo, err);
+	husk_cg_undo_free(&undo);
+	if (r < 0)
+		return -1;
+	if (!is_scope(cg->sd) && husk_cgroup_enter(cg, pid, err) < 0)
+		return -1;
+	if ((fd = husk_cg_open(HUSK_CGROUP_MNT, cg->path, false, err)) < 0)
+		return -1;
+	return husk_cgroup_v2_apply(fd, res, err);
+}
+
+/* v1/hybrid: systemd made the unit's cgroup in the hierarchies it manages; the others
+ * (cpuset, freezer, net_cls, ...) are made here, and the pid joins them all. */
+static int apply_v1_after_start(const husk_cgroup_t *cg, pid_t pid, const husk_resources_t *res,
+				husk_error_t *err)
+{
+	if (husk_cgroup_v1_create(cg, res, err) < 0)
+		return -1;
+	return husk_cgroup_v1_enter(cg, pid, err);
+}
+
+static int apply_after_start(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
+{
+	if (cg->mode == HUSK_CGROUP_MODE_UNIFIED)
+		return apply_v2_after_start(cg, pid, cg->sd->res, err);
+	return apply_v1_after_start(cg, pid, cg->sd->res, err);
+}
+
+#ifdef HAVE_SYSTEMD
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <systemd/sd-bus.h>
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SD_PRIVATE "unix:path=/run/systemd/private"
+#define SD_CALL_TIMEOUT_USEC (10ULL * 1000000)
+#define SD_JOB_TIMEOUT_USEC (10ULL * 1000000)
+
+/* ---------------------------------------------------------------- libsystemd, on demand */
+
+#define SD_SYMBOLS(X)                                                                              \
+	X(sd_bus_new)                                                                              \
+	X(sd_bus_set_address)                                                                      \
+	X(sd_bus_start)                                                                            \
+	X(sd_bus_open_system)                                                                      \
+	X(sd_bus_flush_close_unref)                                                                \
+	X(sd_bus_message_new_method_call)                                                          \
+	X(sd_bus_message_append)                                                                   \
+	X(sd_bus_message_append_basic)                                                             \
+	X(sd_bus_message_append_array)                                                             \
+	X(sd_bus_message_open_container)                                                           \
+	X(sd_bus_message_close_container)                                                          \
+	X(sd_bus_message_read)                                                                     \
+	X(sd_bus_message_unref)                                                                    \
+	X(sd_bus_call)                                                                             \
+	X(sd_bus_add_match)                                                                        \
+	X(sd_bus_slot_unref)                                                                       \
+	X(sd_bus_process)                                                                          \
+	X(sd_bus_wait)                                                                             \
+	X(sd_bus_error_free)                                                                       \
+	X(sd_bus_error_has_name)
+
+#define SD_FIELD(name) __typeof__(name) *name;
+static struct {
+	SD_SYMBOLS(SD_FIELD)
+} sd_api;
+#undef SD_FIELD
+
+/* Written once under pthread_once, read-only after: shared by every container of a
+ * process without getting in each other's way. */
+static char *sd_api_error;
+static pthread_once_t sd_api_once = PTHREAD_ONCE_INIT;
+
+#define SD(name) (sd_api.name)
+
+static void sd_api_load(void)
+{
+	void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		const char *e = dlerror();
+		sd_api_error = xstrdup(e ? e : "libsystemd.so.0: cannot load");
+		return;
+	}
+#define SD_LOAD(name)                                                                              \
+	if ((sd_api.name = (__typeof__(name) *)dlsym(h, #name)) == NULL) {                         \
+		if (asprintf(&sd_api_error, "libsystemd.so.0 has no %s", #name) < 0)               \
+			abort();                                                                   \
+		return;                                                                            \
+	}
+	SD_SYMBOLS(SD_LOAD)
+#undef SD_LOAD
+}
+
+static void bus_msg_unrefp(sd_bus_message **m)
+{
+	if (*m)
+		SD(sd_bus_message_unref)(*m);
+}
+
+static void bus_slot_unrefp(sd_bus_slot **s)
+{
+	if (*s)
+		SD(sd_bus_slot_unref)(*s);
+}
+
+static void bus_error_freep(sd_bus_error *e)
+{
+	SD(sd_bus_error_free)(e);
+}
+
+#define cleanup_bus_msg __attribute__((cleanup(bus_msg_unrefp)))
+#define cleanup_bus_slot __attribute__((cleanup(bus_slot_unrefp)))
+#define cleanup_bus_error __attribute__((cleanup(bus_error_freep)))
+
+/* "what unit: message" from a failed call. */
+static int bus_fail(husk_error_t *err, int r, const sd_bus_error *e, const char *what,
+		    const char *unit)
+{
+	/* systemd's own message says it all; else the errno does. */
+	if (e && e->message)
+		return husk_error_set(err, 0, "systemd: %s \"%s\": %s", what, unit, e->message);
+	return husk_error_set(err, r < 0 ? -r : EIO, "systemd: %s \"%s\"", what, unit);
+}
+
+/* ---------------------------------------------------------------- connection */
+
+static int open_private(sd_bus **out)
+{
+	sd_bus *bus = NULL;
+	int r = SD(sd_bus_new)(&bus);
+
+	if (r >= 0)
+		r = SD(sd_bus_set_address)(bus, SD_PRIVATE);
+	if (r >= 0)
+		r = SD(sd_bus_start)(bus);
+	if (r < 0) {
+		if (bus)
+			SD(sd_bus_flush_close_unref)(bus);
+		return r;
+	}
+	*out = bus;
+	return 0;
+}
+
+/* As systemctl does as root: the private socket first (no dbus-daemon in the way), then
+ * the system bus. 0, or -1 with *why saying what is missing. */
+static int sd_connect(struct husk_cgroup_systemd *s, char **why)
+{
+	sd_bus *bus = NULL;
+	int r1, r2;
+
+	if (geteuid() != 0) {
+		*why = xstrdup("not running as root (systemd's user bus is not supported)");
+		return -1;
+	}
+	pthread_once(&sd_api_once, sd_api_load);
+	if (sd_api_error) {
+		if (asprintf(why, "cannot use libsystemd: %s", sd_api_error) < 0)
+			abort();
+		return -1;
+	}
+	r1 = open_private(&bus);
+	if (r1 >= 0) {
+		s->bus = bus;
+		s->direct = true;
+		return 0;
+	}
+	r2 = SD(sd_bus_open_system)(&bus);
+	if (r2 >= 0) {
+		s->bus = bus;
+		s->direct = false;
+		return 0;
+	}
+	if (asprintf(why, "no systemd on %s (%s) nor on the system bus (%s)",
+		     SD_PRIVATE + strlen("unix:path="), strerror(-r1), strerror(-r2)) < 0)
+		abort();
+	return -1;
+}
+
+static void sd_disconnect(struct husk_cgroup_systemd *s)
+{
+	if (s->bus)
+		SD(sd_bus_flush_close_unref)((sd_bus *)s->bus);
+	s->bus = NULL;
+}
+
+static int new_call(struct husk_cgroup_systemd *s, const char *member, sd_bus_message **m)
+{
+	return SD(sd_bus_message_new_method_call)((sd_bus *)s->bus, m, SD_DEST, SD_PATH, SD_MANAGER,
+						  member);
+}
+
+/* Manager.<member>(unit) with no other argument (GetUnit, ResetFailedUnit). */
+static int call_on_unit(struct husk_cgroup_systemd *s, const char *member, sd_bus_error *e)
+{
+	cleanup_bus_msg sd_bus_message *m = NULL;
+	cleanup_bus_msg sd_bus_message *reply = NULL;
+	int r = new_call(s, member, &m);
+
+	if (r >= 0)
+		r = SD(sd_bus_message_append)(m, "s", s->unit);
+	if (r >= 0)
+		r = SD(sd_bus_call)((sd_bus *)s->bus, m, SD_CALL_TIMEOUT_USEC, e, &reply);
+	return r;
+}
+
+/* 1 = the unit is loaded, 0 = no such unit, < 0 = systemd did not answer (e filled). */
+static int unit_loaded(struct husk_cgroup_systemd *s, sd_bus_error *e)
+{
+	int r = call_on_unit(s, "GetUnit", e);
+
+	if (r >= 0)
+		return 1;
+	if (SD(sd_bus_error_has_name)(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+		SD(sd_bus_error_free)(e);
+		return 0;
+	}
+	return r;
+}
+
+static void reset_failed(struct husk_cgroup_systemd *s)
+{
+	cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
+	/* Best effort: a unit that is not failed (or not loaded) has nothing to reset. */
+	call_on_unit(s, "ResetFailedUnit", &e);
+}
+
+/* ---------------------------------------------------------------- properties on the bus */
+
+static const char *prop_signature(husk_sd_type_t t)
+{
+	switch (t) {
+	case HUSK_SD_BOOL:
+		return "b";
+	case HUSK_SD_U64:
+		return "t";
+	case HUSK_SD_STRING:
+		return "s";
+	case HUSK_SD_BYTES:
+		return "ay";
+	case HUSK_SD_U32S:
+		return "au";
+	}
+	return "";
+}
+
+static int append_value(sd_bus_message *m, const husk_sd_prop_t *p)
+{
+	int b = p->b;
+
+	switch (p->type) {
+	case HUSK_SD_BOOL:
+		return SD(sd_bus_message_append_basic)(m, 'b', &b);
+	case HUSK_SD_U64:
+		return SD(sd_bus_message_append_basic)(m, 't', &p->u);
+	case HUSK_SD_STRING:
+		return SD(sd_bus_message_append_basic)(m, 's', p->s);
+	case HUSK_SD_BYTES:
+		return SD(sd_bus_message_append_array)(m, 'y', p->data, p->len);
+	case HUSK_SD_U32S:
+		return SD(sd_bus_message_append_array)(m, 'u', p->data, p->len * sizeof(uint32_t));
+	}
+	return -EINVAL;
+}
+
+static int append_prop(sd_bus_message *m, const husk_sd_prop_t *p)
+{
+	int r = SD(sd_bus_message_open_container)(m, 'r', "sv");
+
+	if (r >= 0)
+		r = SD(sd_bus_message_append_basic)(m, 's', p->name);
+	if (r >= 0)
+		r = SD(sd_bus_message_open_container)(m, 'v', prop_signature(p->type));
+	if (r >= 0)
+		r = append_value(m, p);
+	if (r >= 0)
+		r = SD(sd_bus_message_close_container)(m);
+	if (r >= 0)
+		r = SD(sd_bus_message_close_container)(m);
+	return r;
+}
+
+static int append_props(sd_bus_message *m, const husk_sd_props_t *props)
+{
+	int r = SD(sd_bus_message_open_container)(m, 'a', "(sv)");
+
+	for (size_t i = 0; r >= 0 && i < props->len; i++)
+		r = append_prop(m, &props->v[i]);
+	if (r >= 0)
+		r = SD(sd_bus_message_close_container)(m);
+	return r;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+typedef struct {
+	const char *job; /* the object path the call returned */
+	char *result;	 /* JobRemoved's result for it, heap */
+} job_wait_t;
+
+static int on_job_removed(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	job_wait_t *w = data;
+	uint32_t id;
+	const char *path, *unit, *result;
+
+	if (SD(sd_bus_message_read)(m, "uoss", &id, &path, &unit, &result) < 0)
+		return 0;
+	if (w->job && w->result == NULL && strcmp(path, w->job) == 0)
+		w->result = xstrdup(result);
+	return 0;
+}
+
+/* Before the call, so that a job finishing at once is not missed. On the private socket
+ * messages carry no sender, and systemd sends its signals to every direct peer; on the
+ * bus it sends JobRemoved to the job's creator. */
+static int watch_jobs(struct husk_cgroup_systemd *s, sd_bus_slot **slot, job_wait_t *w)
+{
+	const char *rule = s->direct ? "type='signal',path='" SD_PATH "',interface='" SD_MANAGER
+				       "',member='JobRemoved'"
+				     : "type='signal',sender='" SD_DEST "',path='" SD_PATH
+				       "',interface='" SD_MANAGER "',member='JobRemoved'";
+	return SD(sd_bus_add_match)((sd_bus *)s->bus, slot, rule, on_job_removed, w);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int wait_job(struct husk_cgroup_systemd *s, job_wait_t *w, const char *what,
+		    husk_error_t *err)
+{
+	uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
+
+	while (w->result == NULL) {
+		uint64_t now = now_usec();
+		int r = SD(sd_bus_process)((sd_bus *)s->bus, NULL);
+		if (r > 0)
+			continue;
+		if (r == 0 && now < deadline)
+			r = SD(sd_bus_wait)((sd_bus *)s->bus, deadline - now);
+		if (r < 0 && r != -EINTR)
+			return bus_fail(err, r, NULL, what, s->unit);
+		if (now >= deadline)
+			return husk_error_set(err, 0,
+					      "systemd: %s \"%s\": no answer for job %s in %llu s",
+					      what, s->unit, w->job, SD_JOB_TIMEOUT_USEC / 1000000);
+	}
+	if (strcmp(w->result, "done") != 0)
+		return husk_error_set(err, 0, "systemd: %s \"%s\": job %s", what, s->unit,
+				      w->result);
+	return 0;
+}
+
+/* Send a call that returns a job ("o"), and wait for the job to finish. e keeps the call's
+ * error for the caller to look at its name. */
+static int run_job(struct husk_cgroup_systemd *s, sd_bus_message *call, const char *what,
+		   sd_bus_error *e, husk_error_t *err)
+{
+	cleanup_bus_slot sd_bus_slot *slot = NULL;
+	cleanup_bus_msg sd_bus_message *reply = NULL;
+	job_wait_t w = {0};
+	const char *job = NULL;
+	int r;
+
+	if ((r = watch_jobs(s, &slot, &w)) < 0)
+		return bus_fail(err, r, NULL, what, s->unit);
+	r = SD(sd_bus_call)((sd_bus *)s->bus, call, SD_CALL_TIMEOUT_USEC, e, &reply);
+	if (r >= 0)
+		r = SD(sd_bus_message_read)(reply, "o", &job);
+	if (r < 0)
+		return bus_fail(err, r, e, what, s->unit);
+	w.job = job;
+	r = wait_job(s, &w, what, err);
+	free(w.result);
+	return r;
+}
+
+/* ---------------------------------------------------------------- the operations */
+
+static int start_unit(struct husk_cgroup_systemd *s, const husk_sd_props_t *props,
+		      husk_error_t *err)
+{
+	cleanup_bus_msg sd_bus_message *m = NULL;
+	cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = new_call(s, "StartTransientUnit", &m);
+
+	if (r >= 0)
+		r = SD(sd_bus_message_append)(m, "ss", s->unit, "replace");
+	if (r >= 0)
+		r = append_props(m, props);
+	if (r >= 0)
+		r = SD(sd_bus_message_append)(m, "a(sa(sv))", 0);
+	if (r < 0)
+		return bus_fail(err, r, NULL, "start unit", s->unit);
+	if (run_job(s, m, "start unit", &e, err) == 0)
+		return 0;
+	if (SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.UnitExists")) {
+		/* Another container got there between our check and our start. */
+		s->foreign = true;
+		return husk_error_set(err, 0, "systemd: unit \"%s\" already exists", s->unit);
+	}
+	return -1;
+}
+
+static int stop_unit(struct husk_cgroup_systemd *s, husk_error_t *err)
+{
+	cleanup_bus_msg sd_bus_message *m = NULL;
+	cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = new_call(s, "StopUnit", &m);
+
+	if (r >= 0)
+		r = SD(sd_bus_message_append)(m, "ss", s->unit, "replace");
+	if (r < 0)
+		return bus_fail(err, r, NULL, "stop unit", s->unit);
+	if (run_job(s, m, "stop unit", &e, err) < 0) {
+		/* Gone already: systemd collects an empty scope as soon as its last process
+		 * exits, and a fallback never made one. */
+		if (!SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+			return -1;
+		husk_error_clear(err);
+	}
+	reset_failed(s);
+	return 0;
+}
+
+static int set_unit_properties(struct husk_cgroup_systemd *s, const husk_sd_props_t *props,
+			       husk_error_t *err)
+{
+	cleanup_bus_msg sd_bus_message *m = NULL;
+	cleanup_bus_msg sd_bus_message *reply = NULL;
+	cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = new_call(s, "SetUnitProperties", &m);
+
+	if (r >= 0)
+		r = SD(sd_bus_message_append)(m, "sb", s->unit, 1);
+	if (r >= 0)
+		r = append_props(m, props);
+	if (r >= 0)
+		r = SD(sd_bus_call)((sd_bus *)s->bus, m, SD_CALL_TIMEOUT_USEC, &e, &reply);
+	/* A unit that is not there (the create fell back to cgroupfs) has nothing to set. */
+	if (r < 0 && SD(sd_bus_error_has_name)(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+		return 0;
+	if (r < 0)
+		return bus_fail(err, r, &e, "set properties of unit", s->unit);
+	return 0;
+}
+
+/* Connected, and systemd answers: 1; no systemd: 0 with *why; -1: the unit exists. */
+static int sd_open_checked(struct husk_cgroup_systemd *s, char **why, husk_error_t *err)
+{
+	cleanup_bus_error sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r;
+
+	if (sd_connect(s, why) < 0)
+		return 0;
+	r = unit_loaded(s, &e);
+	if (r > 0) {
+		/* A leftover that failed is reset (and collected) once, as runc does. */
+		reset_failed(s);
+		r = unit_loaded(s, &e);
+		if (r > 0)
+			return husk_error_set(err, 0, "systemd: unit \"%s\" already exists",
+					      s->unit);
+	}
+	if (r < 0) {
+		if (asprintf(why, "systemd does not answer: %s",
+			     e.message ? e.message : strerror(-r)) < 0)
+			abort();
+		sd_disconnect(s);
+		return 0;
+	}
+	return 1;
+}
+
+#else /* !HAVE_SYSTEMD */
+
+static void sd_disconnect(struct husk_cgroup_systemd *s)
+{
+}
+
+static int sd_open_checked(struct husk_cgroup_systemd *s, char **why, husk_error_t *err)
+{
+	*why = xstrdup("husk was built without libsystemd");
+	return 0;
+}
+
+static int sd_connect(struct husk_cgroup_systemd *s, char **why)
+{
+	*why = xstrdup("husk was built without libsystemd");
+	return -1;
+}
+
+static int start_unit(struct husk_cgroup_systemd *s, const husk_sd_props_t *props,
+		      husk_error_t *err)
+{
+	return husk_error_set(err, ENOTSUP, "systemd: husk was built without libsystemd");
+}
+
+static int stop_unit(struct husk_cgroup_systemd *s, husk_error_t *err)
+{
+	return 0;
+}
+
+static int set_unit_properties(struct husk_cgroup_systemd *s, const husk_sd_props_t *props,
+			       husk_error_t *err)
+{
+	return 0;
+}
+
+#endif
+
+/* ---------------------------------------------------------------- dispatch entry points */
+
+static void sd_state_free(struct husk_cgroup_systemd *s)
+{
+	if (s == NULL)
+		return;
+	sd_disconnect(s);
+	free(s->unit);
+	free(s->slice);
+	free(s);
+}
+
+static void sd_state_freep(struct husk_cgroup_systemd **s)
+{
+	sd_state_free(*s);
+}
+
+#define cleanup_sd_state __attribute__((cleanup(sd_state_freep)))
+
+static struct husk_cgroup_systemd *sd_state_new(const char *path, husk_error_t *err)
+{
+	struct husk_cgroup_systemd *s = xmalloc0(sizeof *s);
+
+	if (husk_sd_unit_from_path(path, &s->unit, &s->slice, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int husk_cgroup_systemd_prepare(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
+	cleanup_sd_state struct husk_cgroup_systemd *s = NULL;
+	cleanup_props husk_sd_props_t props = {0};
+	char *why = NULL;
+	int r;
+
+	if ((s = sd_state_new(cg->path, err)) == NULL)
+		return husk_error_wrap(err, "linux.cgroupsPath");
+	/* Refused now rather than after the clone, with nothing to undo. */
+	if (husk_sd_props_resources(&props, cg->mode, res, err) < 0)
+		return -1;
+	r = sd_open_checked(s, &why, err);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		free(cg->systemd_fallback);
+		cg->systemd_fallback = why;
+		return 0;
+	}
+	s->res = res;
+	cg->sd = steal_pointer(&s);
+	return 1;
+}
+
+int husk_cgroup_systemd_start(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
+{
+	struct husk_cgroup_systemd *s = cg->sd;
+	cleanup_props husk_sd_props_t props = {0};
+	cleanup_free char *description = NULL;
+
+	if (asprintf(&description, "husk container %s", cg->id ? cg->id : s->unit) < 0)
+		abort();
+	husk_sd_props_unit(&props, cg->mode, s->unit, s->slice, description, pid);
+	if (husk_sd_props_resources(&props, cg->mode, s->res, err) < 0)
+		return -1;
+	if (start_unit(s, &props, err) < 0)
+		return -1;
+	if (apply_after_start(cg, pid, err) < 0)
+		return husk_error_wrap(err, "systemd unit \"%s\"", s->unit);
+	return 0;
+}
+
+int husk_cgroup_systemd_stop(const husk_cgroup_t *cg, husk_error_t *err)
+{
+	cleanup_sd_state struct husk_cgroup_systemd *local = NULL;
+	cleanup_free char *why = NULL;
+	struct husk_cgroup_systemd *s = cg->sd;
+
+	/* This create found no systemd: there is no unit to stop. */
+	if (cg->systemd_fallback)
+		return 0;
+	if (s && s->foreign)
+		return 1;
+	if (s == NULL) {
+		cleanup_error husk_error_t ignored = {0};
+		/* A path that names no unit never had one. */
+		if ((local = sd_state_new(cg->path, &ignored)) == NULL)
+			return 0;
+		/* No systemd now: whatever is left is removed through cgroupfs. */
+		if (sd_connect(local, &why) < 0)
+			return 0;
+		s = local;
+	}
+	return stop_unit(s, err);
+}
+
+int husk_cgroup_systemd_set(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
+	cleanup_sd_state struct husk_cgroup_systemd *local = NULL;
+	cleanup_props husk_sd_props_t props = {0};
+	cleanup_free char *why = NULL;
+	struct husk_cgroup_systemd *s = cg->sd;
+
+	if (husk_sd_props_resources(&props, cg->mode, res, err) < 0)
+		return -1;
+	if (s == NULL) {
+		cleanup_error husk_error_t ignored = {0};
+		if ((local = sd_state_new(cg->path, &ignored)) == NULL)
+			return 0;
+		if (sd_connect(local, &why) < 0)
+			return 0;
+		s = local;
+	}
+	return set_unit_properties(s, &props, err);
+}
+
+void husk_cgroup_systemd_free(husk_cgroup_t *cg)
+{
+	sd_state_free(cg->sd);
+	cg->sd = NULL;
+	free(cg->systemd_fallback);
+	cg->systemd_fallback = NULL;
+}
