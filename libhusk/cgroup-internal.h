@@ -167,6 +167,7 @@ int husk_sd_props_resources(husk_sd_props_t *p, husk_cgroup_mode_t mode,
 			    const husk_resources_t *res, husk_error_t *err);
 const husk_sd_prop_t *husk_sd_props_find(const husk_sd_props_t *p, const char *name);
 void husk_sd_props_free(husk_sd_props_t *p);
+#define cleanup_props __attribute__((cleanup(husk_sd_props_free)))
 
 /* The dispatch side (cgroup.c). prepare: 1 = systemd will manage the unit (cg->sd set),
  * 0 = it does not answer (cg->systemd_fallback set), -1 = error (bad unit name, the unit
