@@ -159,8 +159,11 @@ static int child_terminal(child_ctx_t *c, husk_error_t *err)
 	cleanup_close int master = -1;
 	cleanup_close int slave = -1;
 
+	/* The init leads its own session, as with runc and crun: it must not stay in the
+	 * session of whoever ran husk (criu refuses to dump a pid namespace whose init's
+	 * session leader is outside it). With a terminal, becoming its controller does it. */
 	if (!p->terminal)
-		return 0;
+		return setsid() < 0 ? husk_error_errno(err, "setsid") : 0;
 	if (husk_pty_open(&master, &slave, p->console_width, p->console_height, err) < 0)
 		return husk_error_wrap(err, "process.terminal");
 	if (husk_rootfs_setup_console(slave, err) < 0)

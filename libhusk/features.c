@@ -13,15 +13,21 @@
 #include "spec.h"
 #include "utils.h"
 
+/* +CRIU: checkpoint/restore are built in (libcriu.so.2 is dlopen()ed by those commands). */
+#ifdef HAVE_CRIU
+#define HUSK_FEATURE_CRIU "+CRIU"
+#else
+#define HUSK_FEATURE_CRIU "-CRIU"
+#endif
+
 const char *husk_build_features(void)
 {
 	/* +SYSTEMD: the systemd cgroup driver is built in (libsystemd is dlopen()ed when
-	 * --systemd-cgroup is used). A library found by configure is not a feature: +CRIU
-	 * appears once checkpoint/restore exists. */
+	 * --systemd-cgroup is used). */
 #ifdef HAVE_SYSTEMD
-	return "+SECCOMP +CAP +YAJL +SYSTEMD -CRIU";
+	return "+SECCOMP +CAP +YAJL +SYSTEMD " HUSK_FEATURE_CRIU;
 #else
-	return "+SECCOMP +CAP +YAJL -SYSTEMD -CRIU";
+	return "+SECCOMP +CAP +YAJL -SYSTEMD " HUSK_FEATURE_CRIU;
 #endif
 }
 

@@ -42,6 +42,8 @@ int cmd_pause(int argc, char **argv, const husk_globals_t *g);
 int cmd_resume(int argc, char **argv, const husk_globals_t *g);
 int cmd_update(int argc, char **argv, const husk_globals_t *g);
 int cmd_events(int argc, char **argv, const husk_globals_t *g);
+int cmd_checkpoint(int argc, char **argv, const husk_globals_t *g);
+int cmd_restore(int argc, char **argv, const husk_globals_t *g);
 
 /* Print the error (stderr text line + log file line) and return 1. */
 int cli_fail(const husk_error_t *err);

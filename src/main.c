@@ -30,6 +30,8 @@ static const husk_command_t commands[] = {
 	{"resume", cmd_resume, "thaw a paused container"},
 	{"update", cmd_update, "change the resource limits of a container"},
 	{"events", cmd_events, "print resource usage and OOM events of a container"},
+	{"checkpoint", cmd_checkpoint, "save a running container's processes with criu"},
+	{"restore", cmd_restore, "restore a checkpointed container with criu"},
 	{"spec", cmd_spec, "write a default config.json"},
 	{"features", cmd_features, "print what this build of husk supports"},
 	{NULL, NULL, NULL, false},

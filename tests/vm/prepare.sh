@@ -6,7 +6,9 @@
 # time by `apt-cache depends linux-image-amd64` because old names leave the mirror after
 # security updates.  The package is fetched with `apt-get download` and unpacked with
 # `dpkg -x`, never installed.  The cache is keyed by package name and version, so later
-# runs skip the download; without network, the newest cached kernel is used.
+# runs skip the download; without network, the newest cached kernel is used.  The modules
+# are kept per module list (modules-HASH/): editing the list below fetches the package
+# once more to collect them.
 #
 # Exit status: 0 ready; 77 the VM cannot run here (no qemu, no kernel package, no static
 # busybox), with a line starting "SKIP:" on stderr; 1 anything else.
@@ -14,7 +16,18 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${HUSK_VM_CACHE:-$here/cache}
-modules=(virtio_pci virtio_blk virtio_console 9pnet_virtio 9p overlay)
+# The 9p root, the disk and the output ports; then what criu (checkpoint/restore) needs:
+# the socket diag modules it dumps sockets with; nf_tables (criu 3.17 checks for nftables
+# set concatenations at start-up); nft_compat + xt_mark for the iptables-nft rules it locks
+# a dumped network namespace with; nf_conntrack_netlink for the conntrack entries it dumps
+# with one (nfnetlink answers EINVAL for a subsystem it cannot load, and the guest cannot
+# autoload: its /lib/modules is the host's); veth and tun, which `criu check` probes.
+# crc32c_generic before nf_tables: nf_tables needs libcrc32c, which fails to load without
+# a crc32c implementation (a soft dependency that depmod ignores).
+modules=(virtio_pci virtio_blk virtio_console 9pnet_virtio 9p overlay crc32c_generic
+	nf_tables nft_compat xt_mark unix_diag inet_diag tcp_diag udp_diag netlink_diag
+	af_packet_diag veth tun nf_conntrack_netlink)
+modules_hash=$(printf '%s\n' "${modules[@]}" | sha256sum | cut -c1-16)
 
 skip() {
 	echo "SKIP: husk VM: $*" >&2
@@ -130,8 +143,9 @@ fetch_kernel() {
 	deb=$(ls "$work"/linux-image-*.deb)
 	dpkg -x "$deb" "$work/tree"
 	kver=$(ls "$work/tree/lib/modules")
-	mkdir -p "$work/entry/modules"
-	copy_modules "$work/tree" "$work/entry/modules" "$kver" || fail "cannot collect the modules"
+	mkdir -p "$work/entry/modules-$modules_hash"
+	copy_modules "$work/tree" "$work/entry/modules-$modules_hash" "$kver" ||
+		fail "cannot collect the modules"
 	if ! extract_vmlinux "$work/tree/boot/vmlinuz-$kver" "$work/entry/vmlinux"; then
 		rm -f "$work/entry/vmlinux"
 		cp "$work/tree/boot/vmlinuz-$kver" "$work/entry/vmlinuz"
@@ -139,6 +153,28 @@ fetch_kernel() {
 	echo "$kver" >"$work/entry/kver"
 	touch "$work/entry/kernel-ready"
 	mv -T "$work/entry" "$final" 2>/dev/null || true # lost a race: theirs is as good
+	rm -rf "$work"
+	trap - EXIT
+}
+
+# An entry made for another module list: fetch the package again and collect this list's
+# modules into $1/modules-HASH (atomically, like fetch_kernel).  Returns 3 when the package
+# cannot be downloaded.
+refresh_modules() {
+	local entry=$1 pkg=$2 version=$3 work kver
+	work=$(mktemp -d "$cache/.modules.XXXXXX")
+	# shellcheck disable=SC2064 # expand now: $work is local
+	trap "rm -rf '$work'" EXIT
+	echo "husk VM: collecting the modules of $pkg $version again (the module list changed)" >&2
+	if ! download_package "$work" "$pkg" "$version"; then
+		sed 's/^/  /' "$work/apt.log" >&2
+		return 3
+	fi
+	dpkg -x "$(ls "$work"/linux-image-*.deb)" "$work/tree"
+	kver=$(cat "$entry/kver")
+	mkdir -p "$work/modules"
+	copy_modules "$work/tree" "$work/modules" "$kver" || fail "cannot collect the modules"
+	mv -T "$work/modules" "$entry/modules-$modules_hash" 2>/dev/null || true
 	rm -rf "$work"
 	trap - EXIT
 }
@@ -157,7 +193,7 @@ build_initramfs() {
 		cp "$here/init" "$work/root/init"
 		chmod 0755 "$work/root/init"
 		printf '%s\n' "${modules[@]}" >"$work/root/etc/husk-vm-modules"
-		cp -a "$entry/modules/lib" "$work/root/"
+		cp -a "$entry/modules-$modules_hash/lib" "$work/root/"
 		(cd "$work/root" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null) \
 			>"$work/initramfs.cpio"
 		mv "$work/initramfs.cpio" "$out"
@@ -189,6 +225,15 @@ main() {
 		entry=$(newest_cached_kernel) ||
 			skip "cannot fetch Debian's kernel package (linux-image-amd64${pkg:+ -> $pkg}) and none is cached in $cache"
 		echo "husk VM: using the cached $(basename "$entry")" >&2
+	fi
+	if [ ! -d "$entry/modules-$modules_hash" ]; then
+		local name=${entry##*/} status=0
+		(refresh_modules "$entry" "${name%_*}" "${name##*_}") || status=$?
+		case $status in
+		0) ;;
+		3) skip "cannot fetch ${name%_*} to collect the modules of the current list" ;;
+		*) exit 1 ;;
+		esac
 	fi
 	if [ -f "$entry/vmlinux" ]; then
 		echo "$entry/vmlinux"
