@@ -159,7 +159,8 @@ def describe(proc):
 def parse_json_output(text):
     """The JSON document a probe printed: the last line that parses as a JSON object
     (anything before it, e.g. hook output, is ignored)."""
-    for line in reversed(text.splitlines()):
+    # "\n" only: splitlines() also splits at \x85, \u2028, ..., which JSON may hold raw.
+    for line in reversed(text.split("\n")):
         line = line.strip()
         if line.startswith("{"):
             try:

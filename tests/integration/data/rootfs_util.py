@@ -38,7 +38,9 @@ def probe_script(*commands):
 def json_lines(text):
     """Every JSON object printed on its own line, in order."""
     out = []
-    for line in text.splitlines():
+    # "\n" only: splitlines() also splits at \x85, \u2028, \x1c..., which a probe's JSON may
+    # hold raw (e.g. bytes read from /dev/urandom).
+    for line in text.split("\n"):
         line = line.strip()
         if line.startswith("{"):
             try:
