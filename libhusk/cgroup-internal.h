@@ -139,6 +139,7 @@ typedef enum {
 	HUSK_SD_STRING,
 	HUSK_SD_BYTES, /* "ay" */
 	HUSK_SD_U32S,  /* "au" */
+	HUSK_SD_DEVICES, /* "a(ss)": data is const char *[2 * len], path and access pairs */
 } husk_sd_type_t;
 
 /* One unit property, as StartTransientUnit/SetUnitProperties take it ("(sv)"). */

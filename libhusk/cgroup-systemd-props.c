@@ -191,6 +191,31 @@ static uint64_t limit_or_infinity(int64_t v)
 	return v < 0 ? UINT64_MAX : (uint64_t)v;
 }
 
+/*
+ * v1: with Delegate=yes the devices controller is in the unit's mask, and whenever systemd
+ * re-applies the unit (a daemon-reload, a set-property) it rewrites devices.allow: to "a"
+ * (everything) unless the unit has a device policy. So the unit gets a strict policy with
+ * the devices every container has; husk's full rules (linux.resources.devices, and
+ * linux.devices) go to devices.allow through cgroupfs after the start. After such a rewrite
+ * a container is left with the defaults only: less than it was given, never more. (On v2
+ * systemd only detaches its own BPF program and husk's stays.)
+ */
+static void props_v1_devices(husk_sd_props_t *p)
+{
+	static const char *const defaults[] = {
+	    "/dev/null", "rwm", "/dev/zero",	"rwm", "/dev/full", "rwm", "/dev/random", "rwm",
+	    "/dev/urandom", "rwm", "/dev/tty", "rwm", "/dev/console", "rwm", "/dev/ptmx", "rwm",
+	    "char-pts", "rwm",
+	};
+	husk_sd_prop_t *allow;
+
+	prop_string(p, "DevicePolicy", "strict");
+	allow = prop_add(p, "DeviceAllow", HUSK_SD_DEVICES);
+	allow->data = xmalloc0(sizeof defaults);
+	memcpy(allow->data, defaults, sizeof defaults);
+	allow->len = sizeof defaults / sizeof defaults[0] / 2;
+}
+
 void husk_sd_props_unit(husk_sd_props_t *p, husk_cgroup_mode_t mode, const char *unit,
 			const char *slice, const char *description, pid_t pid)
 {
@@ -217,6 +242,8 @@ void husk_sd_props_unit(husk_sd_props_t *p, husk_cgroup_mode_t mode, const char 
 	prop_bool(p, "MemoryAccounting", true);
 	prop_bool(p, "TasksAccounting", true);
 	prop_bool(p, mode == HUSK_CGROUP_MODE_UNIFIED ? "IOAccounting" : "BlockIOAccounting", true);
+	if (mode != HUSK_CGROUP_MODE_UNIFIED)
+		props_v1_devices(p);
 }
 
 static int props_memory(husk_sd_props_t *p, bool v2, const husk_memory_t *m, husk_error_t *err)

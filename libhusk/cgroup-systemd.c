@@ -292,8 +292,20 @@ static const char *prop_signature(husk_sd_type_t t)
 		return "ay";
 	case HUSK_SD_U32S:
 		return "au";
+	case HUSK_SD_DEVICES:
+		return "a(ss)";
 	}
 	return "";
+}
+
+static int append_devices(sd_bus_message *m, const husk_sd_prop_t *p)
+{
+	const char *const *pairs = p->data;
+	int r = SD(sd_bus_message_open_container)(m, 'a', "(ss)");
+
+	for (size_t i = 0; r >= 0 && i < p->len; i++)
+		r = SD(sd_bus_message_append)(m, "(ss)", pairs[2 * i], pairs[2 * i + 1]);
+	return r < 0 ? r : SD(sd_bus_message_close_container)(m);
 }
 
 static int append_value(sd_bus_message *m, const husk_sd_prop_t *p)
@@ -311,6 +323,8 @@ static int append_value(sd_bus_message *m, const husk_sd_prop_t *p)
 		return SD(sd_bus_message_append_array)(m, 'y', p->data, p->len);
 	case HUSK_SD_U32S:
 		return SD(sd_bus_message_append_array)(m, 'u', p->data, p->len * sizeof(uint32_t));
+	case HUSK_SD_DEVICES:
+		return append_devices(m, p);
 	}
 	return -EINVAL;
 }

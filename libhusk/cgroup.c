@@ -636,11 +636,11 @@ void husk_cg_undo_add(husk_cg_undo_t *u, const char *dir)
 
 void husk_cg_undo_rollback(husk_cg_undo_t *u)
 {
-	/* Best effort: the error being reported is the one that made us roll back. */
-	for (size_t i = u->len; i > 0; i--) {
-		cleanup_error husk_error_t ignored = {0};
-		remove_tree(u->dirs[i - 1], 0, &ignored);
-	}
+	/* Best effort: the error being reported is the one that made us roll back. Plain
+	 * rmdir, newest first: a parent we made may by now hold another husk's new cgroup,
+	 * which must stay (a recursive removal would take it). */
+	for (size_t i = u->len; i > 0; i--)
+		rmdir(u->dirs[i - 1]);
 }
 
 void husk_cg_undo_free(husk_cg_undo_t *u)
@@ -838,16 +838,18 @@ void husk_cgroup_join_close(husk_cgroup_join_t *j)
 
 int husk_cgroup_destroy(const husk_cgroup_t *cg, husk_error_t *err)
 {
-	int r;
+	cleanup_error husk_error_t later = {0};
+	int stopped = 0, r;
 
 	if (check_cg(cg, err) < 0)
 		return -1;
-	/* The unit first: stopping it removes what systemd made; cgroupfs takes the rest. */
-	if (cg->systemd && (r = husk_cgroup_systemd_stop(cg, err)) != 0)
-		return r < 0 ? -1 : 0;
-	if (!is_v2(cg))
-		return husk_cgroup_v1_destroy(cg, err);
-	return husk_cg_remove(HUSK_CGROUP_MNT, cg->path, err);
+	/* The unit first: stopping it removes what systemd made; cgroupfs takes the rest, even
+	 * when the stop failed (on v1 systemd never made the cpuset, freezer, ... dirs). */
+	if (cg->systemd && (stopped = husk_cgroup_systemd_stop(cg, err)) > 0)
+		return 0;
+	r = !is_v2(cg) ? husk_cgroup_v1_destroy(cg, stopped < 0 ? &later : err)
+		       : husk_cg_remove(HUSK_CGROUP_MNT, cg->path, stopped < 0 ? &later : err);
+	return stopped < 0 ? -1 : r;
 }
 
 int husk_cgroup_pids(const husk_cgroup_t *cg, pid_t **pids, size_t *n, husk_error_t *err)

@@ -691,11 +691,6 @@ static int restore_make_container(restore_ctx_t *c, husk_state_t *st, const char
 	if (r < 0)
 		return husk_error_wrap(err, "restore: cgroup");
 	c->cg_made = true;
-	/* strict: criu restores every property of the dump and refuses a cgroup that exists.
-	 * The parents stay (with their controllers enabled on v2); criu makes the leaf. */
-	if (o->criu.cgroups_mode == HUSK_CRIU_CGROUPS_STRICT &&
-	    husk_cgroup_destroy(&c->cg, err) < 0)
-		return husk_error_wrap(err, "restore: cgroup");
 	return 0;
 }
 
@@ -776,6 +771,11 @@ static int criu_join_netns(criu_t *c, const husk_spec_t *spec, int *netns_fd, hu
 	*netns_fd = open(net->path, O_RDONLY | O_CLOEXEC);
 	if (*netns_fd < 0)
 		return husk_error_errno(err, "linux.namespaces: network: open \"%s\"", net->path);
+	/* libcriu forks and execs criu, which looks the fd up by number: it must survive that
+	 * exec. Closed once the restore call returns; meanwhile the prestart/createRuntime
+	 * hooks, which run on the host, inherit it too. */
+	if (fcntl(*netns_fd, F_SETFD, 0) < 0)
+		return husk_error_errno(err, "linux.namespaces: network: \"%s\"", net->path);
 	if (c->api.add_inherit_fd(c->opts, *netns_fd, EXT_NETNS_KEY) < 0)
 		return husk_error_set(err, ENOMEM, "criu: inherit netns");
 	return 0;
@@ -911,6 +911,12 @@ int husk_container_restore(const husk_restore_opts_t *o, int *exit_status, husk_
 	int r;
 
 	*exit_status = 0;
+	/* criu strict makes the container's cgroup itself and restores only cgroupfs files
+	 * into it: husk's device rules (an eBPF program on v2) would be lost. */
+	if (o->criu.cgroups_mode == HUSK_CRIU_CGROUPS_STRICT)
+		return husk_error_set(err, EINVAL,
+				      "restore: --manage-cgroups-mode strict is not supported "
+				      "(criu would remake the cgroup without the device rules)");
 	r = restore_in(&c, err);
 	if (r < 0)
 		restore_undo(&c);

@@ -683,8 +683,12 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 		return -1;
 	c->cg.id = o->id;
 	r = husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err);
-	if (c->cg.systemd_fallback)
+	if (c->cg.systemd_fallback) {
 		husk_warn("systemd cgroup driver: %s: using cgroupfs", c->cg.systemd_fallback);
+		/* On record as cgroupfs: a later delete or update must not stop or change a
+		 * unit of that name that systemd may know by then (somebody else's). */
+		st.cgroup_systemd = false;
+	}
 	if (r < 0)
 		return -1;
 	c->cg_made = true;

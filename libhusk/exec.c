@@ -79,6 +79,10 @@ static int exec_final(exec_ctx_t *c, husk_error_t *err)
 		if (husk_pty_become_controlling(slave, err) < 0)
 			return -1;
 		close(slave);
+	} else if (setsid() < 0) {
+		/* Its own session, as the init's and runc's exec'd processes: not the caller's
+		 * (criu refuses a pid namespace with a session led from outside it). */
+		return husk_error_errno(err, "exec: setsid");
 	}
 	if (husk_process_setup_early(p, err) < 0)
 		return -1;

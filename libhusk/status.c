@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -70,6 +72,17 @@ int husk_state_dir_open(int rootfd, const char *id, husk_error_t *err)
 	return fd;
 }
 
+/* A directory in the state dir is a mount point a restore left when it was killed (the
+ * rootfs bound for criu): detach it and remove the directory. */
+static int remove_mount_dir(int dfd, const char *name)
+{
+	char path[64 + NAME_MAX];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dfd, name);
+	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+	return unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
 int husk_state_dir_remove(int rootfd, const char *id, husk_error_t *err)
 {
 	cleanup_close int dfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -81,11 +94,13 @@ int husk_state_dir_remove(int rootfd, const char *id, husk_error_t *err)
 			return 0;
 		return husk_error_errno(err, "open state directory for \"%s\"", id);
 	}
-	d = fdopendir(dup(dfd));
+	d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 0));
 	if (d == NULL)
 		return husk_error_errno(err, "read state directory for \"%s\"", id);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type == DT_DIR && remove_mount_dir(dfd, de->d_name) == 0)
 			continue;
 		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) {
 			int e = errno;

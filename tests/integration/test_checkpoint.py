@@ -164,7 +164,7 @@ def children_of(pid):
     return found
 
 
-@pytest.mark.parametrize("mode", ["soft", "full", "strict", "ignore"])
+@pytest.mark.parametrize("mode", ["soft", "full", "ignore"])
 @needs_criu
 def test_restored_processes_are_in_the_new_cgroup(husk, husk_bin, root_dir, bundle, unique_id,
                                                   tmp_path, mode, assert_clean):
@@ -458,3 +458,36 @@ def test_without_libcriu(husk, husk_bin, root_dir, bundle, unique_id, tmp_path, 
     assert_one_error_line(husk("state", other), "does not exist")
     husk("delete", "--force", cid, check=True)
     assert_clean()
+
+
+def test_restore_refuses_strict_cgroups_mode(husk, bundle, unique_id, tmp_path, root_dir,
+                                             assert_clean):
+    """Runs everywhere: criu's strict mode remakes the container's cgroup with cgroupfs
+    files only, which would drop husk's device rules: refused before anything is made."""
+    cid = unique_id()
+    proc = husk("restore", "--detach", "--bundle", counter_bundle(bundle),
+                "--manage-cgroups-mode", "strict", "--image-path", tmp_path, cid)
+    assert_one_error_line(proc, "restore", "strict", "not supported")
+    assert not (root_dir / cid).exists()
+    assert_clean()
+
+
+def test_delete_removes_a_mount_a_killed_restore_left(husk, husk_bin, root_dir, bundle,
+                                                      unique_id, tmp_path, assert_clean):
+    """Runs everywhere: a restore killed while the rootfs was bound on the state dir's
+    criu-root leaves a mounted directory there; delete detaches and removes it."""
+    import ctypes
+    b = counter_bundle(bundle)
+    cid = unique_id()
+    start_counter(husk_bin, root_dir, b, cid)
+    mnt = root_dir / cid / "criu-root"
+    mnt.mkdir()
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.mount(str(b / "rootfs").encode(), str(mnt).encode(), None,
+                      0x1000 | 0x4000, None) == 0, ctypes.get_errno()  # MS_BIND | MS_REC
+    assert (mnt / "bin").exists()
+    husk("delete", "--force", cid, check=True)
+    assert not (root_dir / cid).exists()
+    assert str(mnt) not in Path("/proc/self/mountinfo").read_text()
+    assert_clean()
+

@@ -205,3 +205,17 @@ def test_exec_process_has_only_stdio(husk, running):
     cid, _ = running
     report = exec_probe(husk, cid)
     assert sorted(report["fds"]) == ["0", "1", "2"], report["fds"]
+
+
+def test_exec_process_leads_its_own_session(husk, bundle, unique_id, assert_clean):
+    """Without a terminal the exec'd process gets its own session (as the init and runc's
+    exec'd processes do), not the caller's, which lies outside the container."""
+    cid = unique_id()
+    lh.run_detached(husk, bundle(args=["/bin/probe", "sleep", "inf"]), cid)
+    proc = husk("exec", cid, "/bin/sh", "-c", "cat /proc/$$/stat", check=True)
+    fields = proc.stdout[proc.stdout.rindex(")") + 2:].split()
+    pid = int(proc.stdout.split()[0])
+    assert int(fields[3]) == pid, proc.stdout
+    husk("delete", "--force", cid, check=True)
+    assert_clean()
+

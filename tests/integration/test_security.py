@@ -530,6 +530,9 @@ def test_runtime_runs_from_a_sealed_copy_of_its_loaded_part(husk_bin, bundle, ro
             # Section headers always come after the loaded part, even in a stripped file.
             assert len(copy) < len(original), (len(copy), len(original))
     finally:
+        # Only once it is running: a delete while run is still creating it finds nothing.
+        helpers.wait_for_status(lambda *a, **k: helpers.run_husk(husk_bin, *a, root=root_dir,
+                                                                   **k), cid, "running")
         helpers.run_husk(husk_bin, "delete", "--force", cid, root=root_dir)
         proc.wait(timeout=10)
     assert_clean()

@@ -109,12 +109,16 @@ def test_fallback_warns_and_uses_cgroupfs(husk, bundle, unique_id, assert_clean,
     assert_clean()
 
 
-def test_fallback_default_path(husk, bundle, unique_id, assert_clean, new_slice_dirs):
+def test_fallback_default_path(husk, bundle, unique_id, assert_clean, new_slice_dirs, root_dir):
     cid = unique_id()
     proc, pid = run_detached(husk, bundle(mutator(None), args=["/bin/probe", "sleep", "30"]),
                              cid)
     assert_fallback_warning(proc)
     assert set(cgroup_lines(pid).values()) == {f"/system.slice/husk-{cid}.scope"}
+    # On record as cgroupfs: a later delete or update never talks to a systemd that may
+    # answer by then about a unit of that name.
+    state = json.loads((root_dir / cid / "state.json").read_text())
+    assert state["cgroupSystemd"] is False, state
     husk("delete", "--force", cid, check=True)
     assert_clean()
 

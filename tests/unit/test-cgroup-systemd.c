@@ -203,6 +203,9 @@ static void test_props_scope_v2(void **state)
 	expect_bool(&p, "TasksAccounting", true);
 	expect_bool(&p, "IOAccounting", true);
 	expect_absent(&p, "BlockIOAccounting");
+	/* v2: husk's eBPF program survives systemd re-applying the unit; no policy needed. */
+	expect_absent(&p, "DevicePolicy");
+	expect_absent(&p, "DeviceAllow");
 	husk_sd_props_free(&p);
 	assert_null(p.v);
 	assert_int_equal(p.len, 0);
@@ -220,6 +223,16 @@ static void test_props_slice_v1(void **state)
 	expect_absent(&p, "Delegate");
 	expect_bool(&p, "BlockIOAccounting", true);
 	expect_absent(&p, "IOAccounting");
+	/* v1: without a policy systemd would write "a" to devices.allow on a reload. */
+	assert_string_equal(need(&p, "DevicePolicy", HUSK_SD_STRING)->s, "strict");
+	{
+		const husk_sd_prop_t *allow = need(&p, "DeviceAllow", HUSK_SD_DEVICES);
+		const char *const *pairs = allow->data;
+		assert_true(allow->len >= 9);
+		assert_string_equal(pairs[0], "/dev/null");
+		assert_string_equal(pairs[1], "rwm");
+		assert_string_equal(pairs[2 * (allow->len - 1)], "char-pts");
+	}
 	husk_sd_props_free(&p);
 }
 
