@@ -44,7 +44,7 @@ static void restore_usage(void)
 	    "      --shell-job          allow a process tree attached to a terminal session\n"
 	    "      --file-locks         restore file locks\n"
 	    "      --manage-cgroups-mode MODE\n"
-	    "                           soft (default), full, strict or ignore\n"
+	    "                           soft (default), full or ignore (strict is refused)\n"
 	    "      --no-pivot           accepted for runc compatibility (criu sets the root)\n"
 	    "      --no-subreaper       accepted for runc compatibility (the restored init is\n"
 	    "                           husk's own child)\n");
