@@ -587,47 +587,6 @@ static void restore_close(restore_ctx_t *c)
 	husk_error_clear(&c->hook_err);
 }
 
-static int load_bundle(const char *bundle_arg, char **bundle, char **text, size_t *len,
-		       husk_spec_t **spec, husk_error_t *err)
-{
-	char real[PATH_MAX];
-	const char *b = bundle_arg ? bundle_arg : ".";
-	cleanup_close int bfd = -1;
-
-	if (realpath(b, real) == NULL)
-		return husk_error_errno(err, "bundle \"%s\"", b);
-	bfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0)
-		return husk_error_errno(err, "bundle \"%s\"", b);
-	if (husk_read_file_at(bfd, "config.json", text, len, err) < 0)
-		return husk_error_wrap(err, "bundle \"%s\"", b);
-	if (husk_spec_parse(*text, *len, "config.json", spec, err) < 0)
-		return -1;
-	*bundle = xstrdup(real);
-	return 0;
-}
-
-static int resolve_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
-			  husk_error_t *err)
-{
-	cleanup_free char *joined = NULL;
-	char real[PATH_MAX];
-	struct stat sb;
-
-	if (spec->root == NULL || spec->root->path == NULL)
-		return husk_error_set(err, 0, "config.json: root.path: required property missing");
-	if (spec->root->path[0] == '/')
-		joined = xstrdup(spec->root->path);
-	else if (asprintf(&joined, "%s/%s", bundle, spec->root->path) < 0)
-		abort();
-	if (realpath(joined, real) == NULL)
-		return husk_error_errno(err, "root.path: \"%s\"", joined);
-	if (stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return husk_error_set(err, ENOTDIR, "root.path: \"%s\"", joined);
-	*out = xstrdup(real);
-	return 0;
-}
-
 static int restore_check_config(const husk_spec_t *spec, const husk_restore_opts_t *o,
 				husk_error_t *err)
 {
@@ -880,8 +839,8 @@ static int restore_in(restore_ctx_t *c, husk_error_t *err)
 
 	if (husk_id_validate(o->id, err) < 0)
 		return -1;
-	if (load_bundle(o->bundle, &bundle, &text, &len, &spec, err) < 0 ||
-	    resolve_rootfs(spec, bundle, &rootfs, err) < 0 ||
+	if (husk_bundle_load_config(o->bundle, &bundle, &text, &len, &spec, err) < 0 ||
+	    husk_bundle_rootfs(spec, bundle, &rootfs, err) < 0 ||
 	    restore_check_config(spec, o, err) < 0)
 		return -1;
 	/* Before anything exists: without libcriu there is nothing to undo. */

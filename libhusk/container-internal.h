@@ -74,4 +74,11 @@ void husk_warn_msg(const char *msg);
  * (and close it), and store its exit status (128+N for signal N). */
 int husk_wait_foreground(pid_t pid, int pty_master, int *exit_status);
 
+/* The bundle's absolute path and its parsed config.json (create, run, restore). */
+int husk_bundle_load_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
+			    husk_spec_t **spec, husk_error_t *err);
+/* root.path of the config, absolute and resolved against the bundle; must be a directory. */
+int husk_bundle_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
+		       husk_error_t *err);
+
 #endif

@@ -331,8 +331,8 @@ static __attribute__((noreturn)) void child_main(child_ctx_t *c)
 
 /* ------------------------------------------------------------------ runtime side */
 
-static int resolve_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
-			  husk_error_t *err)
+int husk_bundle_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
+		       husk_error_t *err)
 {
 	cleanup_free char *joined = NULL;
 	char real[PATH_MAX];
@@ -609,8 +609,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	return husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err);
 }
 
-static int load_bundle_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
-			      husk_spec_t **spec, husk_error_t *err)
+int husk_bundle_load_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
+			     husk_spec_t **spec, husk_error_t *err)
 {
 	char real[PATH_MAX];
 	cleanup_close int bfd = -1;
@@ -654,13 +654,13 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 
 	if (husk_id_validate(o->id, err) < 0)
 		return -1;
-	if (load_bundle_config(o->bundle, &bundle, &text, &len, &spec, err) < 0)
+	if (husk_bundle_load_config(o->bundle, &bundle, &text, &len, &spec, err) < 0)
 		return -1;
 	if (spec->process) {
 		c->kept_fds = husk_activation_listen_fds(spec->process) + o->preserve_fds;
 		husk_activation_notify_socket(spec);
 	}
-	if (resolve_rootfs(spec, bundle, &rootfs, err) < 0 || validate_config(spec, o, err) < 0)
+	if (husk_bundle_rootfs(spec, bundle, &rootfs, err) < 0 || validate_config(spec, o, err) < 0)
 		return -1;
 	if ((c->rootfd = husk_root_open(o->root, true, err)) < 0)
 		return -1;
