@@ -6,18 +6,12 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmd-criu-opts.h"
 #include "libhusk/checkpoint.h"
 #include "libhusk/utils.h"
 
 enum {
-	OPT_IMAGE_PATH = 1000,
-	OPT_WORK_PATH,
-	OPT_LEAVE_RUNNING,
-	OPT_TCP_ESTABLISHED,
-	OPT_EXT_UNIX_SK,
-	OPT_SHELL_JOB,
-	OPT_FILE_LOCKS,
-	OPT_CGROUPS_MODE,
+	OPT_LEAVE_RUNNING = OPT_CRIU_END,
 };
 
 static void checkpoint_usage(void)
@@ -41,53 +35,29 @@ static void checkpoint_usage(void)
 int cmd_checkpoint(int argc, char **argv, const husk_globals_t *g)
 {
 	static const struct option opts[] = {
-	    {"image-path", required_argument, NULL, OPT_IMAGE_PATH},
-	    {"work-path", required_argument, NULL, OPT_WORK_PATH},
 	    {"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
-	    {"tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED},
-	    {"ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK},
-	    {"shell-job", no_argument, NULL, OPT_SHELL_JOB},
-	    {"file-locks", no_argument, NULL, OPT_FILE_LOCKS},
-	    {"manage-cgroups-mode", required_argument, NULL, OPT_CGROUPS_MODE},
+	    CRIU_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	husk_checkpoint_opts_t o = {.root = g->root};
 	cleanup_error husk_error_t err = {0};
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_IMAGE_PATH:
-			o.criu.image_path = optarg;
-			break;
-		case OPT_WORK_PATH:
-			o.criu.work_path = optarg;
-			break;
 		case OPT_LEAVE_RUNNING:
 			o.leave_running = true;
-			break;
-		case OPT_TCP_ESTABLISHED:
-			o.criu.tcp_established = true;
-			break;
-		case OPT_EXT_UNIX_SK:
-			o.criu.ext_unix_sk = true;
-			break;
-		case OPT_SHELL_JOB:
-			o.criu.shell_job = true;
-			break;
-		case OPT_FILE_LOCKS:
-			o.criu.file_locks = true;
-			break;
-		case OPT_CGROUPS_MODE:
-			if (husk_criu_cgroups_mode_parse(optarg, &o.criu.cgroups_mode, &err) < 0)
-				return cli_usage_error("checkpoint", "%s", husk_error_msg(&err));
 			break;
 		case 'h':
 			checkpoint_usage();
 			exit(0);
 		default:
-			return cli_bad_option("checkpoint", argv);
+			r = parse_criu_opt(c, "checkpoint", &o.criu);
+			if (r < 0)
+				return 1;
+			if (r == 0)
+				return cli_bad_option("checkpoint", argv);
 		}
 	}
 	if (cli_require_args("checkpoint", argc - optind, 1, "container id"))

@@ -6,18 +6,12 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmd-criu-opts.h"
 #include "libhusk/checkpoint.h"
 #include "libhusk/utils.h"
 
 enum {
-	OPT_IMAGE_PATH = 1000,
-	OPT_WORK_PATH,
-	OPT_TCP_ESTABLISHED,
-	OPT_EXT_UNIX_SK,
-	OPT_SHELL_JOB,
-	OPT_FILE_LOCKS,
-	OPT_CGROUPS_MODE,
-	OPT_PID_FILE,
+	OPT_PID_FILE = OPT_CRIU_END,
 	OPT_CONSOLE_SOCKET,
 	OPT_NO_PIVOT,
 	OPT_NO_SUBREAPER,
@@ -55,24 +49,18 @@ int cmd_restore(int argc, char **argv, const husk_globals_t *g)
 {
 	static const struct option opts[] = {
 	    {"bundle", required_argument, NULL, 'b'},
-	    {"image-path", required_argument, NULL, OPT_IMAGE_PATH},
-	    {"work-path", required_argument, NULL, OPT_WORK_PATH},
 	    {"detach", no_argument, NULL, 'd'},
 	    {"pid-file", required_argument, NULL, OPT_PID_FILE},
 	    {"console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET},
-	    {"tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED},
-	    {"ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK},
-	    {"shell-job", no_argument, NULL, OPT_SHELL_JOB},
-	    {"file-locks", no_argument, NULL, OPT_FILE_LOCKS},
-	    {"manage-cgroups-mode", required_argument, NULL, OPT_CGROUPS_MODE},
 	    {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
 	    {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
+	    CRIU_LONG_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	husk_restore_opts_t o = {.root = g->root, .systemd_cgroup = g->systemd_cgroup};
 	cleanup_error husk_error_t err = {0};
-	int c, status = 0;
+	int c, r, status = 0;
 
 	while ((c = getopt_long(argc, argv, "+b:dh", opts, NULL)) != -1) {
 		switch (c) {
@@ -82,33 +70,11 @@ int cmd_restore(int argc, char **argv, const husk_globals_t *g)
 		case 'd':
 			o.detach = true;
 			break;
-		case OPT_IMAGE_PATH:
-			o.criu.image_path = optarg;
-			break;
-		case OPT_WORK_PATH:
-			o.criu.work_path = optarg;
-			break;
 		case OPT_PID_FILE:
 			o.pid_file = optarg;
 			break;
 		case OPT_CONSOLE_SOCKET:
 			o.console_socket = optarg;
-			break;
-		case OPT_TCP_ESTABLISHED:
-			o.criu.tcp_established = true;
-			break;
-		case OPT_EXT_UNIX_SK:
-			o.criu.ext_unix_sk = true;
-			break;
-		case OPT_SHELL_JOB:
-			o.criu.shell_job = true;
-			break;
-		case OPT_FILE_LOCKS:
-			o.criu.file_locks = true;
-			break;
-		case OPT_CGROUPS_MODE:
-			if (husk_criu_cgroups_mode_parse(optarg, &o.criu.cgroups_mode, &err) < 0)
-				return cli_usage_error("restore", "%s", husk_error_msg(&err));
 			break;
 		case OPT_NO_PIVOT:
 		case OPT_NO_SUBREAPER:
@@ -117,7 +83,11 @@ int cmd_restore(int argc, char **argv, const husk_globals_t *g)
 			restore_usage();
 			exit(0);
 		default:
-			return cli_bad_option("restore", argv);
+			r = parse_criu_opt(c, "restore", &o.criu);
+			if (r < 0)
+				return 1;
+			if (r == 0)
+				return cli_bad_option("restore", argv);
 		}
 	}
 	if (cli_require_args("restore", argc - optind, 1, "container id"))
