@@ -652,10 +652,23 @@ int husk_cgroup_systemd_start(const husk_cgroup_t *cg, pid_t pid, husk_error_t *
 	return 0;
 }
 
+/* Another husk process (delete, update): the unit its path names, connected; NULL when the
+ * path names no unit (it never had one) or no systemd answers now (cgroupfs then does
+ * everything). */
+static struct husk_cgroup_systemd *sd_state_for_path(const char *path)
+{
+	cleanup_sd_state struct husk_cgroup_systemd *s = NULL;
+	cleanup_error husk_error_t ignored = {0};
+	cleanup_free char *why = NULL;
+
+	if ((s = sd_state_new(path, &ignored)) == NULL || sd_connect(s, &why) < 0)
+		return NULL;
+	return steal_pointer(&s);
+}
+
 int husk_cgroup_systemd_stop(const husk_cgroup_t *cg, husk_error_t *err)
 {
 	cleanup_sd_state struct husk_cgroup_systemd *local = NULL;
-	cleanup_free char *why = NULL;
 	struct husk_cgroup_systemd *s = cg->sd;
 
 	/* This create found no systemd: there is no unit to stop. */
@@ -663,16 +676,8 @@ int husk_cgroup_systemd_stop(const husk_cgroup_t *cg, husk_error_t *err)
 		return 0;
 	if (s && s->foreign)
 		return 1;
-	if (s == NULL) {
-		cleanup_error husk_error_t ignored = {0};
-		/* A path that names no unit never had one. */
-		if ((local = sd_state_new(cg->path, &ignored)) == NULL)
-			return 0;
-		/* No systemd now: whatever is left is removed through cgroupfs. */
-		if (sd_connect(local, &why) < 0)
-			return 0;
-		s = local;
-	}
+	if (s == NULL && (s = local = sd_state_for_path(cg->path)) == NULL)
+		return 0;
 	return stop_unit(s, err);
 }
 
@@ -680,19 +685,12 @@ int husk_cgroup_systemd_set(const husk_cgroup_t *cg, const husk_resources_t *res
 {
 	cleanup_sd_state struct husk_cgroup_systemd *local = NULL;
 	cleanup_props husk_sd_props_t props = {0};
-	cleanup_free char *why = NULL;
 	struct husk_cgroup_systemd *s = cg->sd;
 
 	if (husk_sd_props_resources(&props, cg->mode, res, err) < 0)
 		return -1;
-	if (s == NULL) {
-		cleanup_error husk_error_t ignored = {0};
-		if ((local = sd_state_new(cg->path, &ignored)) == NULL)
-			return 0;
-		if (sd_connect(local, &why) < 0)
-			return 0;
-		s = local;
-	}
+	if (s == NULL && (s = local = sd_state_for_path(cg->path)) == NULL)
+		return 0;
 	return set_unit_properties(s, &props, err);
 }
 

@@ -628,13 +628,9 @@ static int restore_make_container(restore_ctx_t *c, husk_state_t *st, const char
 	const husk_linux_t *lx = c->spec->linux_;
 	int r;
 
-	if ((c->rootfd = husk_root_open(o->root, true, err)) < 0)
-		return -1;
-	if ((c->dirfd = husk_state_dir_create(c->rootfd, o->id, err)) < 0)
-		return -1;
-	c->dir_made = true;
-	if (husk_state_lock(c->dirfd, err) < 0 ||
-	    husk_write_file_new(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
+	r = husk_state_dir_begin(o->root, o->id, text, len, &c->rootfd, &c->dirfd, err);
+	c->dir_made = c->dirfd >= 0;
+	if (r < 0)
 		return -1;
 	if (husk_cgroup_resolve(c->spec, o->id, o->systemd_cgroup, &c->cg, err) < 0)
 		return -1;

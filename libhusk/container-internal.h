@@ -81,4 +81,10 @@ int husk_bundle_load_config(const char *bundle_arg, char **bundle, char **text, 
 int husk_bundle_rootfs(const husk_spec_t *spec, const char *bundle, char **out,
 		       husk_error_t *err);
 
+/* create and restore: the root dir, then the container's new state dir (an id in use
+ * fails), locked, with the copy of config.json. *dirfd >= 0 once the dir exists, also on a
+ * later failure, so that the caller knows to remove it. */
+int husk_state_dir_begin(const char *root, const char *id, const char *config, size_t len,
+			 int *rootfd, int *dirfd, husk_error_t *err);
+
 #endif

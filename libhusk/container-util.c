@@ -336,3 +336,16 @@ int husk_state_open_locked(const char *root, const char *id, int *rootfd, husk_s
 		*rootfd = steal_fd(&rfd);
 	return steal_fd(&dfd);
 }
+
+int husk_state_dir_begin(const char *root, const char *id, const char *config, size_t len,
+			 int *rootfd, int *dirfd, husk_error_t *err)
+{
+	if ((*rootfd = husk_root_open(root, true, err)) < 0)
+		return -1;
+	if ((*dirfd = husk_state_dir_create(*rootfd, id, err)) < 0)
+		return -1;
+	if (husk_state_lock(*dirfd, err) < 0 ||
+	    husk_write_file_new(*dirfd, HUSK_CONFIG_FILE, config, len, err) < 0)
+		return -1;
+	return 0;
+}

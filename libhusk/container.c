@@ -662,13 +662,9 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	}
 	if (husk_bundle_rootfs(spec, bundle, &rootfs, err) < 0 || validate_config(spec, o, err) < 0)
 		return -1;
-	if ((c->rootfd = husk_root_open(o->root, true, err)) < 0)
-		return -1;
-	if ((c->dirfd = husk_state_dir_create(c->rootfd, o->id, err)) < 0)
-		return -1;
-	c->dir_made = true;
-	if (husk_state_lock(c->dirfd, err) < 0 ||
-	    husk_write_file_new(c->dirfd, HUSK_CONFIG_FILE, text, len, err) < 0)
+	r = husk_state_dir_begin(o->root, o->id, text, len, &c->rootfd, &c->dirfd, err);
+	c->dir_made = c->dirfd >= 0;
+	if (r < 0)
 		return -1;
 	husk_state_init(&st, spec, o->id, bundle, rootfs);
 	if (husk_cgroup_resolve(spec, o->id, o->systemd_cgroup, &c->cg, err) < 0)
