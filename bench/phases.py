@@ -13,11 +13,13 @@ import sys
 MARKERS = [
     ("exec husk, ld.so, copy itself into a sealed memfd", r"execveat\("),
     ("re-exec from the memfd, ld.so again, parse config.json", r'mkdir\("[^"]*", 0700\)'),
-    ("state dir, state.json, exec fifos, mountinfo", r'mkdir\("/sys/fs/cgroup/'),
-    ("cgroup v1 mkdir + cpuset/devices setup (9 hierarchies)", r"clone3\("),
-    ("clone with the namespaces but cgroup, id maps; parent done", r"sendmsg\(\d+, .*iov_base=\"\\1"),
-    ("child: joins its v1 cgroups (\"0\" to each tasks), unshares cgroup ns", r"sethostname\("),
-    ("child: rootfs mounts, /dev, masked paths", r"sendmsg\(\d+, .*iov_base=\"\\2"),
+    ("state dir, state.json, exec fifos, mountinfo", r"clone3\("),
+    # From here the parent makes the v1 cgroups while the child makes its namespaces and
+    # the mounts before the first cgroup mount; the phase ends when the parent hands the
+    # child its cgroup (message 10).
+    ("clone; parent: v1 cgroups (9 hierarchies) | child: namespaces, first mounts",
+     r"sendmsg\(\d+, .*iov_base=\"\\n"),
+    ("child: joins its cgroups, cgroup ns, cgroup mounts, /dev", r"sendmsg\(\d+, .*iov_base=\"\\2"),
     ("parent/child sync round trip before pivot", r"pivot_root\("),
     ("child: pivot, caps, seccomp, ready", r"sendmsg\(\d+, .*iov_base=\"\\5"),
     ("create -> start: state.json, release the exec fifo", r'execve\("/bin/true"'),

@@ -57,6 +57,8 @@ int husk_cg_read_u64(int dirfd, const char *file, uint64_t *out, husk_error_t *e
 int husk_cg_read_keyed(int dirfd, const char *file, const char *key, uint64_t *out,
 		       husk_error_t *err);
 bool husk_cg_exists(int dirfd, const char *file);
+/* cg has a usable path: absolute, without ".." (EINVAL otherwise). */
+int husk_cg_check(const husk_cgroup_t *cg, husk_error_t *err);
 /* Open mnt + path as a directory (O_RDONLY, or O_PATH when opath). */
 int husk_cg_open(const char *mnt, const char *path, bool opath, husk_error_t *err);
 /* Parse cgroup.procs of dirfd. */
@@ -69,7 +71,7 @@ int husk_cg_signal_procs(int dirfd, int sig, husk_error_t *err);
 void husk_cg_sleep_ms(unsigned ms);
 
 /* Directories created by one husk_cgroup_create, removed in reverse on failure. */
-typedef struct {
+typedef struct husk_cg_undo {
 	char **dirs;
 	size_t len;
 } husk_cg_undo_t;
@@ -105,11 +107,25 @@ int husk_cgroup_v2_stats(int dirfd, husk_cgroup_stats_t *st, husk_error_t *err);
 
 /* ---- the v1 manager (cgroup-v1.c), legacy and hybrid ---- */
 
+/* The two halves of husk_cgroup_create on v1/hybrid: the hybrid's cgroup2 part (before the
+ * clone), then every v1 hierarchy (while the new process sets itself up). Dirs made go to undo. */
+int husk_cgroup_v1_create_early(const husk_cgroup_t *cg, const husk_resources_t *res,
+				husk_cg_undo_t *undo, husk_error_t *err);
+int husk_cgroup_v1_create_late(const husk_cgroup_t *cg, const husk_resources_t *res,
+			       husk_cg_undo_t *undo, husk_error_t *err);
+/* Both halves at once; removes what it made on failure. */
 int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
-/* Open the `tasks` file of every v1 hierarchy (and v2_dir on the hybrid's unified mount). */
-int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+/* What a join opens: the cgroup2 dir (v2_dir), the v1 `tasks` files. */
+#define HUSK_CG_JOIN_V2 1u
+#define HUSK_CG_JOIN_V1 2u
+/* Open the `tasks` file of every v1 hierarchy (V1) and v2_dir on the hybrid's unified
+ * mount (V2). */
+int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, unsigned parts,
+			     husk_error_t *err);
+/* Append a `tasks` fd and its path (taken) to j. */
+void husk_cgroup_join_add(husk_cgroup_join_t *j, int fd, char *name);
 /* Move pid into the hybrid's unified cgroup only (when clone3 could not). */
 int husk_cgroup_v1_enter_unified(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
 int husk_cgroup_v1_destroy(const husk_cgroup_t *cg, husk_error_t *err);

@@ -610,33 +610,56 @@ static int v1_apply(const layout_t *l, const husk_cgroup_t *cg, const husk_resou
 		if (fd < 0 || v1_devices(fd, cg, res, err) < 0)
 			return -1;
 	}
-	if (res && hybrid_unified(l, path, res, err) < 0)
-		return -1;
 	return 0;
 }
 
 /* ---------------------------------------------------------------- operations */
 
-int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+/* The hybrid's cgroup2 part: made before the clone, so that the new process is born in it
+ * (CLONE_INTO_CGROUP; a write of its pid to cgroup.procs would wait for an RCU grace
+ * period). Nothing on a v1-only host. */
+int husk_cgroup_v1_create_early(const husk_cgroup_t *cg, const husk_resources_t *res,
+				husk_cg_undo_t *undo, husk_error_t *err)
 {
 	cleanup_layout layout_t l = {0};
-	husk_cg_undo_t undo = {0};
-	int r = 0;
+	cleanup_free char *want = NULL;
 
 	if (layout_load(cg, &l, err) < 0)
 		return -1;
-	for (size_t i = 0; r == 0 && i < l.len; i++) {
+	if (!(l.all & CG_UNIFIED))
+		return res ? hybrid_unified(&l, cg->path, res, err) : 0;
+	want = husk_cgroup_v2_needed(res, true);
+	if (husk_cgroup_v2_make(HUSK_CGROUP_HYBRID_UNIFIED_MNT, cg->path, want, undo, err) < 0)
+		return -1;
+	return res ? hybrid_unified(&l, cg->path, res, err) : 0;
+}
+
+/* Every v1 hierarchy, with the resources: the new process joins them itself. */
+int husk_cgroup_v1_create_late(const husk_cgroup_t *cg, const husk_resources_t *res,
+			       husk_cg_undo_t *undo, husk_error_t *err)
+{
+	cleanup_layout layout_t l = {0};
+
+	if (layout_load(cg, &l, err) < 0)
+		return -1;
+	for (size_t i = 0; i < l.len; i++) {
 		const hier_t *h = &l.v[i];
-		if (h->mask & CG_UNIFIED) {
-			cleanup_free char *want = husk_cgroup_v2_needed(res, true);
-			r = husk_cgroup_v2_make(h->mnt, cg->path, want, &undo, err);
-		} else {
-			r = husk_cg_mkdir(h->mnt, cg->path, &undo,
-					  (h->mask & CG_CPUSET) ? fill_cpuset : NULL, err);
-		}
+		husk_cg_created_fn fill = (h->mask & CG_CPUSET) ? fill_cpuset : NULL;
+		if (h->mask & CG_UNIFIED)
+			continue;
+		if (husk_cg_mkdir(h->mnt, cg->path, undo, fill, err) < 0)
+			return -1;
 	}
+	return v1_apply(&l, cg, res, true, err);
+}
+
+int husk_cgroup_v1_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
+	husk_cg_undo_t undo = {0};
+	int r = husk_cgroup_v1_create_early(cg, res, &undo, err);
+
 	if (r == 0)
-		r = v1_apply(&l, cg, res, true, err);
+		r = husk_cgroup_v1_create_late(cg, res, &undo, err);
 	if (r < 0)
 		husk_cg_undo_rollback(&undo);
 	husk_cg_undo_free(&undo);
@@ -649,7 +672,9 @@ int husk_cgroup_v1_update(const husk_cgroup_t *cg, const husk_resources_t *res, 
 
 	if (layout_load(cg, &l, err) < 0)
 		return -1;
-	return v1_apply(&l, cg, res, false, err);
+	if (v1_apply(&l, cg, res, false, err) < 0)
+		return -1;
+	return res ? hybrid_unified(&l, cg->path, res, err) : 0;
 }
 
 int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
@@ -666,16 +691,8 @@ int husk_cgroup_v1_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
 	return 0;
 }
 
-static void join_add(husk_cgroup_join_t *j, int fd, char *name)
-{
-	j->tasks = xrealloc(j->tasks, (j->len + 1) * sizeof *j->tasks);
-	j->names = xrealloc(j->names, (j->len + 1) * sizeof *j->names);
-	j->tasks[j->len] = fd;
-	j->names[j->len] = name;
-	j->len++;
-}
-
-int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err)
+int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, unsigned parts,
+			     husk_error_t *err)
 {
 	cleanup_layout layout_t l = {0};
 
@@ -686,11 +703,15 @@ int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, hus
 		int fd;
 
 		if (l.v[i].mask & CG_UNIFIED) {
+			if (!(parts & HUSK_CG_JOIN_V2))
+				continue;
 			j->v2_dir = husk_cg_open(l.v[i].mnt, cg->path, true, err);
 			if (j->v2_dir < 0)
 				return -1;
 			continue;
 		}
+		if (!(parts & HUSK_CG_JOIN_V1))
+			continue;
 		if (asprintf(&name, "%s%s/tasks", l.v[i].mnt, cg->path) < 0)
 			abort();
 		fd = open(name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -699,7 +720,7 @@ int husk_cgroup_v1_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, hus
 			free(name);
 			return -1;
 		}
-		join_add(j, fd, name);
+		husk_cgroup_join_add(j, fd, name);
 	}
 	return 0;
 }

@@ -220,12 +220,22 @@ int husk_cgroup_resolve(const husk_spec_t *spec, const char *id, bool systemd, h
 	return 0;
 }
 
+static void made_free(husk_cgroup_t *cg)
+{
+	if (cg->made == NULL)
+		return;
+	husk_cg_undo_free(cg->made);
+	free(cg->made);
+	cg->made = NULL;
+}
+
 void husk_cgroup_free(husk_cgroup_t *cg)
 {
 	if (cg == NULL)
 		return;
 	free(cg->path);
 	cg->path = NULL;
+	made_free(cg);
 	husk_cgroup_systemd_free(cg);
 }
 
@@ -712,7 +722,7 @@ static bool is_v2(const husk_cgroup_t *cg)
 	return cg->mode == HUSK_CGROUP_MODE_UNIFIED;
 }
 
-static int check_cg(const husk_cgroup_t *cg, husk_error_t *err)
+int husk_cg_check(const husk_cgroup_t *cg, husk_error_t *err)
 {
 	if (cg == NULL || cg->path == NULL || cg->path[0] != '/' || strstr(cg->path, "/.."))
 		return husk_error_set(err, EINVAL, "invalid cgroup path");
@@ -724,35 +734,73 @@ static int v2_open(const husk_cgroup_t *cg, husk_error_t *err)
 	return husk_cg_open(HUSK_CGROUP_MNT, cg->path, false, err);
 }
 
-int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+void husk_cgroup_create_abort(husk_cgroup_t *cg)
 {
-	husk_cg_undo_t undo = {0};
+	if (cg->made)
+		husk_cg_undo_rollback(cg->made);
+	made_free(cg);
+}
+
+static int v2_create(const husk_cgroup_t *cg, const husk_resources_t *res, husk_cg_undo_t *undo,
+		     husk_error_t *err)
+{
 	cleanup_close int fd = -1;
+
+	if (husk_cgroup_v2_make(HUSK_CGROUP_MNT, cg->path, NULL, undo, err) < 0)
+		return -1;
+	if ((fd = v2_open(cg, err)) < 0)
+		return -1;
+	/* Even without linux.resources: the device filter (deny all but the defaults) applies. */
+	return husk_cgroup_v2_apply(fd, res, err);
+}
+
+int husk_cgroup_create_early(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
 	int r;
 
-	if (check_cg(cg, err) < 0 || husk_cgroup_check_resources(res, err) < 0)
+	made_free(cg);
+	if (husk_cg_check(cg, err) < 0 || husk_cgroup_check_resources(res, err) < 0)
 		return -1;
 	/* systemd makes the unit's cgroup once the process exists (join_finish). */
 	if (cg->systemd && (r = husk_cgroup_systemd_prepare(cg, res, err)) != 0)
 		return r < 0 ? -1 : 0;
-	if (!is_v2(cg))
-		return husk_cgroup_v1_create(cg, res, err);
-
-	r = husk_cgroup_v2_make(HUSK_CGROUP_MNT, cg->path, NULL, &undo, err);
-	if (r == 0 && (fd = v2_open(cg, err)) < 0)
-		r = -1;
-	/* Even without linux.resources: the device filter (deny all but the defaults) applies. */
-	if (r == 0)
-		r = husk_cgroup_v2_apply(fd, res, err);
+	cg->made = xmalloc0(sizeof *cg->made);
+	r = is_v2(cg) ? v2_create(cg, res, cg->made, err)
+		      : husk_cgroup_v1_create_early(cg, res, cg->made, err);
 	if (r < 0)
-		husk_cg_undo_rollback(&undo);
-	husk_cg_undo_free(&undo);
+		husk_cgroup_create_abort(cg);
 	return r;
+}
+
+int husk_cgroup_create_late(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
+	int r = 0;
+
+	if (cg->made == NULL)
+		return 0; /* systemd's, or v2: all made early */
+	if (!is_v2(cg))
+		r = husk_cgroup_v1_create_late(cg, res, cg->made, err);
+	/* On failure the list stays for husk_cgroup_create_abort, once the new process is gone
+	 * from the cgroup2 part. */
+	if (r == 0)
+		made_free(cg);
+	return r;
+}
+
+int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
+{
+	if (husk_cgroup_create_early(cg, res, err) < 0)
+		return -1;
+	if (husk_cgroup_create_late(cg, res, err) < 0) {
+		husk_cgroup_create_abort(cg);
+		return -1;
+	}
+	return 0;
 }
 
 int husk_cgroup_open_dir(const husk_cgroup_t *cg, husk_error_t *err)
 {
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg)) {
 		errno = ENOTSUP;
@@ -766,7 +814,7 @@ int husk_cgroup_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_enter(cg, pid, err);
@@ -777,71 +825,12 @@ int husk_cgroup_enter(const husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
 	return 0;
 }
 
-int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err)
-{
-	int r;
-
-	*j = (husk_cgroup_join_t)HUSK_CGROUP_JOIN_INIT;
-	if (check_cg(cg, err) < 0)
-		return -1;
-	/* Nothing to open: systemd puts the process into its unit after the clone. */
-	if (cg->sd)
-		return 0;
-	if (is_v2(cg))
-		r = j->v2_dir = husk_cg_open(HUSK_CGROUP_MNT, cg->path, true, err);
-	else
-		r = husk_cgroup_v1_join_open(cg, j, err);
-	if (r < 0) {
-		husk_cgroup_join_close(j);
-		return -1;
-	}
-	return 0;
-}
-
-int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < j->len; i++) {
-		if (r == 0 && husk_write_all(j->tasks[i], "0", 1) < 0)
-			r = husk_error_errno(err, "enter cgroup: write \"0\" to `%s`", j->names[i]);
-	}
-	husk_cgroup_join_close(j);
-	return r;
-}
-
-int husk_cgroup_join_finish(const husk_cgroup_t *cg, const husk_cgroup_join_t *j, pid_t pid,
-			    bool cloned_into, husk_error_t *err)
-{
-	if (cg->sd)
-		return husk_cgroup_systemd_start(cg, pid, err);
-	if (cloned_into || j->v2_dir < 0)
-		return 0;
-	if (is_v2(cg))
-		return husk_cgroup_enter(cg, pid, err);
-	return husk_cgroup_v1_enter_unified(cg, pid, err);
-}
-
-void husk_cgroup_join_close(husk_cgroup_join_t *j)
-{
-	husk_closep(&j->v2_dir);
-	for (size_t i = 0; i < j->len; i++) {
-		husk_closep(&j->tasks[i]);
-		free(j->names[i]);
-	}
-	free(j->tasks);
-	free(j->names);
-	j->tasks = NULL;
-	j->names = NULL;
-	j->len = 0;
-}
-
 int husk_cgroup_destroy(const husk_cgroup_t *cg, husk_error_t *err)
 {
 	cleanup_error husk_error_t later = {0};
 	int stopped = 0, r;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	/* The unit first: stopping it removes what systemd made; cgroupfs takes the rest, even
 	 * when the stop failed (on v1 systemd never made the cpuset, freezer, ... dirs). */
@@ -856,7 +845,7 @@ int husk_cgroup_pids(const husk_cgroup_t *cg, pid_t **pids, size_t *n, husk_erro
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	fd = is_v2(cg) ? v2_open(cg, err) : husk_cgroup_v1_open_procs_dir(cg, err);
 	if (fd < 0)
@@ -868,7 +857,7 @@ int husk_cgroup_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err)
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_kill_all(cg, sig, err);
@@ -881,7 +870,7 @@ int husk_cgroup_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err)
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_freeze(cg, frozen, err);
@@ -894,7 +883,7 @@ int husk_cgroup_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t *e
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_is_frozen(cg, frozen, err);
@@ -907,7 +896,7 @@ int husk_cgroup_update(const husk_cgroup_t *cg, const husk_resources_t *res, hus
 {
 	cleanup_close int fd = -1;
 
-	if (check_cg(cg, err) < 0 || husk_cgroup_check_resources(res, err) < 0)
+	if (husk_cg_check(cg, err) < 0 || husk_cgroup_check_resources(res, err) < 0)
 		return -1;
 	if (res == NULL)
 		return 0;
@@ -927,7 +916,7 @@ int husk_cgroup_stats(const husk_cgroup_t *cg, husk_cgroup_stats_t *st, husk_err
 	cleanup_close int fd = -1;
 
 	memset(st, 0, sizeof *st);
-	if (check_cg(cg, err) < 0)
+	if (husk_cg_check(cg, err) < 0)
 		return -1;
 	if (!is_v2(cg))
 		return husk_cgroup_v1_stats(cg, st, err);

@@ -42,6 +42,9 @@ typedef struct {
 	 * by husk_cgroup_free. */
 	struct husk_cgroup_systemd *sd;
 	char *systemd_fallback;
+	/* create only, process-local: the directories husk_cgroup_create_early made, until
+	 * husk_cgroup_create_late succeeds (or husk_cgroup_create_abort removes them). */
+	struct husk_cg_undo *made;
 } husk_cgroup_t;
 
 /* Resolve linux.cgroupsPath into cg->path and detect cg->mode. Absolute: used as is below
@@ -62,6 +65,16 @@ int husk_cgroup_resolve(const husk_spec_t *spec, const char *id, bool systemd, h
  * answer, sets cg->systemd_fallback and creates the cgroup through cgroupfs as above. res
  * is borrowed until husk_cgroup_join_finish. */
 int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
+
+/* husk_cgroup_create in two halves, so that `create` can make the v1 hierarchies while the
+ * container's process sets itself up. _early makes what the clone needs: on v2 the whole
+ * cgroup (the process is born in it), on a hybrid host the cgroup2 part, on v1 nothing;
+ * with systemd the checks. _late makes the v1 hierarchies and applies their resources.
+ * _early removes what it made on failure. After _early, when _late fails or is not going to
+ * run, husk_cgroup_destroy then _abort remove what both made (parents included). */
+int husk_cgroup_create_early(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
+int husk_cgroup_create_late(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
+void husk_cgroup_create_abort(husk_cgroup_t *cg);
 
 /* v2 only: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 + ENOTSUP
  * on v1/hybrid. */
@@ -87,6 +100,14 @@ typedef struct {
 #define HUSK_CGROUP_JOIN_INIT {.v2_dir = -1}
 
 int husk_cgroup_join_open(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+/* The same in two steps, for `create`: the cgroup2 dir before the clone (_v2, which
+ * initialises j), the v1 `tasks` files once husk_cgroup_create_late made them (_v1). */
+int husk_cgroup_join_open_v2(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+int husk_cgroup_join_open_v1(const husk_cgroup_t *cg, husk_cgroup_join_t *j, husk_error_t *err);
+/* Hand j's `tasks` fds to the new process over the sync socket (one HUSK_SYNC_CGROUP
+ * message; closes them here), and take them there (an ERROR message becomes err). */
+int husk_cgroup_join_send(int sock, husk_cgroup_join_t *j, husk_error_t *err);
+int husk_cgroup_join_recv(int sock, husk_cgroup_join_t *j, husk_error_t *err);
 /* In the new process, first thing: join every v1 hierarchy; closes j's fds. */
 int husk_cgroup_join_self(husk_cgroup_join_t *j, husk_error_t *err);
 /* In the parent after the clone: move pid into the cgroup2 part unless it was cloned there.

@@ -59,6 +59,8 @@ static void create_ctx_undo(create_ctx_t *c)
 	}
 	if (c->cg_made && husk_cgroup_destroy(&c->cg, &ignored) < 0)
 		husk_warn("remove cgroup: %s", husk_error_msg(&ignored));
+	/* The parents this create made, when it failed before the cgroup was complete. */
+	husk_cgroup_create_abort(&c->cg);
 	if (c->dir_made && husk_state_dir_remove(c->rootfd, c->id, &ignored) < 0)
 		husk_warn("remove state: %s", husk_error_msg(&ignored));
 }
@@ -100,22 +102,52 @@ typedef struct {
 	husk_exec_barrier_t barrier;
 	int new_flags; /* new namespaces clone did not create: unshared by the child */
 	int kept_fds;
-	husk_cgroup_join_t *join; /* the v1 cgroups to join; NULL without a cgroup */
+	int cgroupns_fd; /* the cgroup namespace to join (linux.namespaces path), or -1 */
+	bool in_cgroup;	 /* joined the cgroup and entered the cgroup namespace */
 } child_ctx_t;
 
+/* All but the cgroup namespace, which is rooted where the process is when it is made (or
+ * joined): that waits for the cgroup (child_enter_cgroup). Its path is opened now, while
+ * paths still resolve in the runtime's mount namespace. */
 static int child_enter_namespaces(child_ctx_t *c, husk_error_t *err)
 {
-	int late = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWNS;
+	int late = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
 	const husk_namespace_t *user = husk_spec_namespace(c->spec, "user");
+	const husk_namespace_t *cgroup = husk_spec_namespace(c->spec, "cgroup");
 
 	if (user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return husk_error_errno(err, "become root in the user namespace");
+	if (cgroup && cgroup->path &&
+	    (c->cgroupns_fd = husk_ns_open_path(cgroup->path, CLONE_NEWCGROUP, err)) < 0)
+		return husk_error_wrap(err, "linux.namespaces: cgroup");
 	if (husk_ns_join_all(c->spec, late, err) < 0)
 		return -1;
 	if (unshare(c->new_flags & late) < 0)
 		return husk_error_errno(err, "unshare namespaces");
 	if (husk_ns_set_names(c->spec, err) < 0)
 		return -1;
+	return 0;
+}
+
+/* Once the parent has made the cgroup (while we set up the namespaces and the first mounts):
+ * join it through the `tasks` fds it sends, then make or join the cgroup namespace. Runs
+ * before the first cgroup mount, or after the mounts when there is none. */
+static int child_enter_cgroup(void *arg, husk_error_t *err)
+{
+	child_ctx_t *c = arg;
+	cleanup_cgroup_join husk_cgroup_join_t join = HUSK_CGROUP_JOIN_INIT;
+	cleanup_close int nsfd = steal_fd(&c->cgroupns_fd);
+
+	if (c->in_cgroup)
+		return 0;
+	c->in_cgroup = true;
+	if (husk_cgroup_join_recv(c->sync_fd, &join, err) < 0 ||
+	    husk_cgroup_join_self(&join, err) < 0)
+		return -1;
+	if (nsfd >= 0 && setns(nsfd, CLONE_NEWCGROUP) < 0)
+		return husk_error_errno(err, "linux.namespaces: join the cgroup namespace");
+	if ((c->new_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return husk_error_errno(err, "unshare the cgroup namespace");
 	return 0;
 }
 
@@ -249,17 +281,15 @@ static int child_setup(child_ctx_t *c, husk_error_t *err)
 
 	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, err) < 0)
 		return -1;
-	/* The cgroup before the cgroup namespace, which is rooted where we are. */
-	if (c->join && husk_cgroup_join_self(c->join, err) < 0)
-		return -1;
 	if (child_enter_namespaces(c, err) < 0 || child_join_session_keyring(c->o, err) < 0)
 		return -1;
 	/* config.md: a relative mount source is relative to the bundle. */
 	if (chdir(c->bundle) < 0)
 		return husk_error_errno(err, "chdir to bundle \"%s\"", c->bundle);
-	if (husk_rootfs_prepare(spec, c->rootfs, err) < 0)
+	if (husk_rootfs_prepare(spec, c->rootfs, child_enter_cgroup, c, err) < 0)
 		return -1;
-	if (child_runtime_hooks(c, err) < 0)
+	/* The runtime hooks see the process in its cgroup. */
+	if (child_enter_cgroup(c, err) < 0 || child_runtime_hooks(c, err) < 0)
 		return -1;
 	if (husk_rootfs_pivot(spec, c->rootfs, c->o->no_pivot, err) < 0)
 		return -1;
@@ -548,6 +578,43 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 	}
 }
 
+/* A send to the container process failed: it died, most likely after saying why. */
+static int child_gone(create_ctx_t *c, husk_error_t *err)
+{
+	husk_sync_msg_t m;
+
+	husk_error_clear(err);
+	if (husk_sync_recv(c->sync_fd, &m, NULL, err) < 0)
+		return explain_child_death(c, err);
+	if (m.type == HUSK_SYNC_ERROR)
+		return husk_error_set(err, m.errnum, "%s", m.msg);
+	return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
+}
+
+/* While the child makes its namespaces and first mounts: the rest of the cgroup (the v1
+ * hierarchies; systemd's unit), then the child gets the `tasks` fds to join it. */
+static int parent_cgroup(create_ctx_t *c, const husk_spec_t *spec, husk_cgroup_join_t *join,
+			 bool into_cgroup, husk_error_t *err)
+{
+	const husk_resources_t *res = spec->linux_ ? spec->linux_->resources : NULL;
+
+	if (husk_cgroup_create_late(&c->cg, res, err) < 0 ||
+	    husk_cgroup_join_open_v1(&c->cg, join, err) < 0 ||
+	    husk_cgroup_join_finish(&c->cg, join, c->child, into_cgroup, err) < 0)
+		return -1;
+	if (husk_cgroup_join_send(c->sync_fd, join, err) < 0)
+		return child_gone(c, err);
+	return 0;
+}
+
+/*
+ * Only the pid namespace (and a new user namespace, which owns it and whose maps the parent
+ * writes) come with the clone; the child makes the others itself, still in the runtime's
+ * cgroup (so their memory is not charged to the container, as with crun), while the parent
+ * makes the v1 cgroups. The cgroup2 part exists before: the child is born in it
+ * (CLONE_INTO_CGROUP), as moving it there would wait for an RCU grace period. With a user
+ * namespace joined by path, the child joins it before anything else.
+ */
 static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
 			const char *bundle, const char *rootfs, const husk_exec_barrier_t *barrier,
 			husk_error_t *err)
@@ -555,19 +622,12 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	int fds[2];
 	int new_flags = husk_ns_new_flags(spec);
 	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
-	/* Everything but the cgroup namespace is created at clone, before the child joins its
-	 * cgroup, so that their memory is not charged to the container (crun does the same).
-	 * The cgroup namespace must wait for the cgroup. With a user namespace joined by path,
-	 * the others must come after that join to be owned by it. */
-	int at_clone = user && user->path ? CLONE_NEWPID
-						: CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
-							  CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
-	int clone_flags = new_flags & at_clone;
+	int clone_flags = new_flags & (CLONE_NEWUSER | CLONE_NEWPID);
 	cleanup_cgroup_join husk_cgroup_join_t join = HUSK_CGROUP_JOIN_INIT;
 	bool into_cgroup = false;
 	pid_t pid;
 
-	if (c->cg_made && husk_cgroup_join_open(&c->cg, &join, err) < 0)
+	if (husk_cgroup_join_open_v2(&c->cg, &join, err) < 0)
 		return -1;
 	if (husk_sync_pair(fds, err) < 0)
 		return -1;
@@ -581,13 +641,12 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 		child_ctx_t cc = {.spec = spec, .o = o, .rootfs = rootfs, .bundle = bundle,
 				  .sync_fd = fds[1], .barrier = *barrier,
 				  .new_flags = new_flags & ~clone_flags,
-				  .kept_fds = c->kept_fds};
+				  .kept_fds = c->kept_fds, .cgroupns_fd = -1};
 		close(fds[0]);
 		/* Our copy of the locked state dir would keep `start` waiting on the lock. */
 		husk_closep(&c->dirfd);
 		husk_closep(&c->rootfd);
-		husk_closep(&join.v2_dir);
-		cc.join = &join;
+		husk_cgroup_join_close(&join);
 		if (user && user->path) {
 			husk_error_t e = {0};
 			if (husk_ns_join_path(user->path, CLONE_NEWUSER, &e) < 0) {
@@ -604,9 +663,9 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 		   into_cgroup ? ", into its cgroup" : "");
 	if ((clone_flags & CLONE_NEWUSER) && husk_ns_write_id_maps(pid, spec, err) < 0)
 		return -1;
-	if (c->cg_made && husk_cgroup_join_finish(&c->cg, &join, pid, into_cgroup, err) < 0)
-		return -1;
-	return husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err);
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err) < 0)
+		return child_gone(c, err);
+	return parent_cgroup(c, spec, &join, into_cgroup, err);
 }
 
 int husk_bundle_load_config(const char *bundle_arg, char **bundle, char **text, size_t *len,
@@ -678,7 +737,8 @@ static int create_in(create_ctx_t *c, const husk_create_opts_t *o, husk_error_t 
 	if (husk_exec_barrier_make(c->dirfd, &barrier, err) < 0)
 		return -1;
 	c->cg.id = o->id;
-	r = husk_cgroup_create(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err);
+	/* The v1 hierarchies follow in parent_spawn, while the container process sets up. */
+	r = husk_cgroup_create_early(&c->cg, spec->linux_ ? spec->linux_->resources : NULL, err);
 	if (c->cg.systemd_fallback) {
 		husk_warn("systemd cgroup driver: %s: using cgroupfs", c->cg.systemd_fallback);
 		/* On record as cgroupfs: a later delete or update must not stop or change a

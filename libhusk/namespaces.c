@@ -141,6 +141,15 @@ int husk_ns_new_flags(const husk_spec_t *spec)
 	return flags;
 }
 
+int husk_ns_open_path(const char *path, int flag, husk_error_t *err)
+{
+	int fd = -1;
+
+	if (ns_check_path(path, flag, &fd, err) < 0)
+		return -1;
+	return fd;
+}
+
 int husk_ns_join_path(const char *path, int flag, husk_error_t *err)
 {
 	cleanup_close int fd = -1;

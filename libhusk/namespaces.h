@@ -27,6 +27,9 @@ int husk_ns_validate(const husk_spec_t *spec, husk_error_t *err);
 /* Flags of the namespaces to create fresh (no path). */
 int husk_ns_new_flags(const husk_spec_t *spec);
 
+/* Open the namespace at path for a later setns(), checking that it has the expected type. */
+int husk_ns_open_path(const char *path, int flag, husk_error_t *err);
+
 /* setns() into the namespace at path, checking that it has the expected type. */
 int husk_ns_join_path(const char *path, int flag, husk_error_t *err);
 

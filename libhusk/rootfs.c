@@ -108,7 +108,13 @@ static int open_ctx(husk_rootfs_ctx_t *ctx, const husk_spec_t *spec, const char 
 	return 0;
 }
 
-int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs, husk_error_t *err)
+static bool is_cgroup_mount(const husk_mount_t *m)
+{
+	return m->type && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0);
+}
+
+int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
+			husk_rootfs_before_cgroup_fn before_cgroup, void *arg, husk_error_t *err)
 {
 	husk_rootfs_ctx_t ctx __attribute__((cleanup(ctx_close))) = {-1, -1, -1, false, false};
 
@@ -122,9 +128,15 @@ int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs, husk_error_
 	if (!(rootfs_propagation(spec) && strstr(rootfs_propagation(spec), "slave")) &&
 	    husk_mount_fds(&ctx, NULL, -1, ctx.rootfd, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
 		return husk_error_errno(err, "make rootfs \"%s\" rprivate", rootfs);
-	for (size_t i = 0; i < spec->mounts_len; i++)
+	for (size_t i = 0; i < spec->mounts_len; i++) {
+		if (before_cgroup && is_cgroup_mount(&spec->mounts[i])) {
+			if (before_cgroup(arg, err) < 0)
+				return -1;
+			before_cgroup = NULL;
+		}
 		if (husk_rootfs_do_mount(&ctx, spec, &spec->mounts[i], err) < 0)
 			return -1;
+	}
 	return husk_rootfs_create_devices(&ctx, spec, err);
 }
 

@@ -16,12 +16,17 @@
  *   then perform spec->mounts in order, create the default devices and linux.devices,
  *   the /dev symlinks (fd, stdin, stdout, stderr, ptmx), /dev/pts and /dev/shm defaults as
  *   given by the mounts, all resolved relative to a rootfs fd (never string-joined).
+ *   before_cgroup(arg), when given, runs once before the first mount of type cgroup or
+ *   cgroup2: `create` joins the container's cgroup and its cgroup namespace there, so that
+ *   the mounts before it overlap with the making of the cgroup.
  * husk_rootfs_pivot: pivot_root into the rootfs and detach the old root; with no_pivot,
  *   MS_MOVE + chroot instead. Afterwards cwd is "/".
  * husk_rootfs_finalize: after pivot: maskedPaths, readonlyPaths, root.readonly,
  *   rootfsPropagation of "/".
  */
-int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs, husk_error_t *err);
+typedef int (*husk_rootfs_before_cgroup_fn)(void *arg, husk_error_t *err);
+int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
+			husk_rootfs_before_cgroup_fn before_cgroup, void *arg, husk_error_t *err);
 int husk_rootfs_pivot(const husk_spec_t *spec, const char *rootfs, bool no_pivot,
 		      husk_error_t *err);
 int husk_rootfs_finalize(const husk_spec_t *spec, husk_error_t *err);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "utils.h"
 
@@ -15,31 +16,40 @@ int husk_sync_pair(int fds[2], husk_error_t *err)
 	return 0;
 }
 
-static int send_with_fd(int sock, const void *buf, size_t len, int sendfd)
+static int send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * HUSK_SYNC_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t r;
 
-	if (sendfd >= 0) {
+	if (n > HUSK_SYNC_MAX_FDS) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (n > 0) {
 		struct cmsghdr *c;
 		memset(&ctl, 0, sizeof ctl);
 		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &sendfd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 	}
 	do
 		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : 0;
+}
+
+static int send_with_fd(int sock, const void *buf, size_t len, int sendfd)
+{
+	return send_with_fds(sock, buf, len, &sendfd, sendfd >= 0 ? 1 : 0);
 }
 
 int husk_sync_send(int fd, husk_sync_type_t type, int64_t value, int sendfd, husk_error_t *err)
@@ -57,18 +67,38 @@ int husk_sync_send_error(int fd, const husk_error_t *what)
 	return send_with_fd(fd, &m, sizeof m, -1);
 }
 
-int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err)
+/* Keeps up to max passed fds in fds[] (*n of them), closes any beyond. */
+static void take_fds(struct msghdr *mh, int *fds, size_t max, size_t *n)
+{
+	*n = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t count;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*n < max)
+				fds[(*n)++] = got;
+			else
+				close(got);
+		}
+	}
+}
+
+int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_t *n,
+		       husk_error_t *err)
 {
 	struct iovec iov = {.iov_base = msg, .iov_len = sizeof *msg};
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * HUSK_SYNC_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t r;
 
-	if (recvfd)
-		*recvfd = -1;
+	*n = 0;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof ctl.buf;
 	do
@@ -76,21 +106,38 @@ int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return husk_error_errno(err, "sync: receive");
+	take_fds(&mh, fds, max, n);
 	if (r == 0)
 		return husk_error_set(err, 0, "container init exited before it was ready");
-	if ((size_t)r != sizeof *msg)
+	if ((size_t)r != sizeof *msg) {
+		for (size_t i = 0; i < *n; i++)
+			close(fds[i]);
+		*n = 0;
 		return husk_error_set(err, 0, "sync: short message (%zd bytes)", r);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int got;
-			memcpy(&got, CMSG_DATA(c), sizeof(int));
-			if (recvfd)
-				*recvfd = got;
-			else
-				close(got);
-		}
 	}
 	msg->msg[sizeof msg->msg - 1] = '\0';
+	return 0;
+}
+
+int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err)
+{
+	int got = -1;
+	size_t n = 0;
+	int r = husk_sync_recv_fds(fd, msg, &got, recvfd ? 1 : 0, &n, err);
+
+	if (recvfd)
+		*recvfd = n > 0 ? got : -1;
+	return r;
+}
+
+int husk_sync_send_fds(int fd, husk_sync_type_t type, const char *text, const int *fds, size_t n,
+		       husk_error_t *err)
+{
+	husk_sync_msg_t m = {.type = type, .value = (int64_t)n};
+
+	snprintf(m.msg, sizeof m.msg, "%s", text ? text : "");
+	if (send_with_fds(fd, &m, sizeof m, fds, n) < 0)
+		return husk_error_errno(err, "sync: send message %d", (int)type);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include "error.h"
 
 typedef enum {
-	HUSK_SYNC_MAPS_DONE = 1,	  /* parent -> child: id maps written, cgroup joined */
+	HUSK_SYNC_MAPS_DONE = 1,	  /* parent -> child: id maps written */
 	HUSK_SYNC_RUN_RUNTIME_HOOKS, /* child -> parent: namespaces ready, run prestart/createRuntime */
 	HUSK_SYNC_HOOKS_DONE,	     /* parent -> child */
 	HUSK_SYNC_PTY_MASTER,	     /* child -> parent: carries the pty master fd */
@@ -17,7 +17,11 @@ typedef enum {
 	HUSK_SYNC_PID,		     /* exec helper -> parent: value holds the pid */
 	HUSK_SYNC_SECCOMP_FD,	     /* child -> parent: the seccomp notify fd, for listenerPath */
 	HUSK_SYNC_SECCOMP_DONE,	     /* parent -> child: the listener has it */
+	HUSK_SYNC_CGROUP,	     /* parent -> child: the cgroup exists; the v1 `tasks` fds */
 } husk_sync_type_t;
+
+/* At most this many fds in one message. */
+#define HUSK_SYNC_MAX_FDS 32
 
 typedef struct {
 	int32_t type;
@@ -34,6 +38,13 @@ int husk_sync_send_error(int fd, const husk_error_t *what);
 /* Receive one message; *recvfd gets a passed fd (or -1). A closed peer is an error
  * "container init exited before it was ready". */
 int husk_sync_recv(int fd, husk_sync_msg_t *msg, int *recvfd, husk_error_t *err);
+
+/* Several fds in one message (value = their count), with a text in msg. */
+int husk_sync_send_fds(int fd, husk_sync_type_t type, const char *text, const int *fds, size_t n,
+		       husk_error_t *err);
+/* Receive one message, keeping up to max passed fds in fds[] (*n of them; more are closed). */
+int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_t *n,
+		       husk_error_t *err);
 
 /* Receive and require `type`; an ERROR message becomes *err. */
 int husk_sync_expect(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *recvfd,

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential autoconf automake libtool pkg-config git
 	libyajl-dev libseccomp-dev libcap-dev libsystemd-dev libcmocka-dev
+	criu # libcriu (checkpoint/restore) and its criu.pc: Debian has no separate -dev package
 	busybox-static util-linux
 	python3 python3-pytest python3-jsonschema jq
 	qemu-system-x86 xz-utils strace

@@ -109,6 +109,31 @@ def test_state_pid_in_container_namespace(husk, bundle, hook_log, unique_id, ass
     assert_clean()
 
 
+def test_runtime_hooks_see_the_process_in_its_cgroup(husk, bundle, hook_log, tmp_path,
+                                                     unique_id, assert_clean):
+    """husk makes the cgroup while the container process sets up its namespaces and first
+    mounts; by the time prestart and createRuntime run (a hook may act on the container's
+    cgroup) the process must be in it."""
+    seen = {}
+    hooks = {}
+    for stage in ("prestart", "createRuntime"):
+        seen[stage] = tmp_path / f"{stage}.cgroup"
+        script = ('pid=$(grep -o \'"pid": *[0-9]*\' | grep -o \'[0-9]*$\'); '
+                  f'cat /proc/$pid/cgroup > {seen[stage]}')
+        hooks[stage] = [{"path": "/bin/sh", "args": ["sh", "-c", script]}]
+    b = hooks_bundle(bundle, hook_log, hooks)
+    cid = unique_id()
+    husk("run", "--bundle", b, cid, check=True)
+    for stage, path in seen.items():
+        lines = path.read_text().splitlines()
+        ours = [line for line in lines
+                if line.startswith("0::") or ":memory:" in line or ":pids:" in line]
+        assert ours, (stage, lines)
+        for line in ours:
+            assert line.endswith(f"/{cid}"), (stage, lines)
+    assert_clean()
+
+
 def test_run_runs_every_hook_in_order(husk, bundle, hook_log, unique_id, assert_clean):
     b = hooks_bundle(bundle, hook_log, every_stage(hook_log, slow_start=True))
     proc = husk("run", "--bundle", b, unique_id())

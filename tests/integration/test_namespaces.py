@@ -105,6 +105,42 @@ def test_join_network_namespace_by_path(run_probe, bundle, assert_clean, foreign
     assert_clean()
 
 
+@pytest.fixture
+def cgroupns_bound_after_mountns(tmp_path):
+    """A process in new mount and cgroup namespaces, and its cgroup namespace bound onto a
+    file in the host's mount namespace after its own was copied: in that mount namespace the
+    file is an empty file, not the namespace."""
+    holder = subprocess.Popen(["unshare", "--mount", "--cgroup", "sleep", "120"])
+    target = tmp_path / "cgns"
+    target.touch()
+    try:
+        mnt = Path(f"/proc/{holder.pid}/ns/mnt")
+        assert lh.wait_until(lambda: os.readlink(mnt) != lh.host_ns("mnt"), 5)
+        cgroup = Path(f"/proc/{holder.pid}/ns/cgroup")
+        subprocess.run(["mount", "--bind", str(cgroup), str(target)], check=True)
+        yield mnt, target, os.readlink(cgroup)
+    finally:
+        subprocess.run(["umount", str(target)], check=False)
+        holder.kill()
+        holder.wait()
+
+
+def test_join_cgroup_namespace_path_of_the_runtime_mount_namespace(
+        run_probe, bundle, assert_clean, cgroupns_bound_after_mountns):
+    """Namespace paths resolve where the runtime runs, even one joined after the mount
+    namespace (the cgroup namespace waits for the cgroup)."""
+    mnt, cgns_path, cgns_inode = cgroupns_bound_after_mountns
+
+    def mutate(config):
+        lh.ensure_namespace(config, "mount", str(mnt))
+        lh.ensure_namespace(config, "cgroup", str(cgns_path))
+    report = run_probe(bundle(mutate))
+    assert ns_of(report, "cgroup") == cgns_inode
+    assert ns_of(report, "mount") != lh.host_ns("mnt")
+    subprocess.run(["umount", str(cgns_path)], check=True)  # ours, not the container's
+    assert_clean()
+
+
 def test_user_namespace_mappings(run_probe, bundle, assert_clean):
     report = run_probe(bundle(only_namespaces(["user", "network"])))
     assert [int(x) for x in report["uid_map"].split()] == [0, 100000, 65536]
