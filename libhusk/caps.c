@@ -92,10 +92,16 @@ int husk_cap_from_name(const char *name)
 int husk_cap_last_cap(void)
 {
 	/* PR_CAPBSET_READ answers EINVAL past the kernel's last capability. Asking the kernel
-	 * directly works after pivot_root too, when /proc/sys may not be mounted. */
-	int last = 0;
-	while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
-		last++;
+	 * directly works after pivot_root too, when /proc/sys may not be mounted. The answer
+	 * is the kernel's, the same for every process: asked once (a create asks five times). */
+	static int last = -1;
+
+	if (last >= 0)
+		return last;
+	int probe = 0;
+	while (probe < 63 && prctl(PR_CAPBSET_READ, probe + 1, 0, 0, 0) >= 0)
+		probe++;
+	last = probe;
 	return last;
 }
 
