@@ -147,6 +147,12 @@ int husk_cgroup_join_recv(int sock, husk_cgroup_join_t *j, husk_error_t *err)
 		return husk_error_set(err, 0, "sync: expected message %d, got %d",
 				      (int)HUSK_SYNC_CGROUP, (int)m.type);
 	}
+	if (n != (size_t)m.value) {
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return husk_error_set(err, EMFILE, "enter cgroup: %zu of %lld `tasks` files arrived",
+				      n, (long long)m.value);
+	}
 	line = strtok_r(m.msg, "\n", &save);
 	for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
 		char *name;

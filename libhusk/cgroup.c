@@ -780,11 +780,12 @@ int husk_cgroup_create_late(husk_cgroup_t *cg, const husk_resources_t *res, husk
 		return 0; /* systemd's, or v2: all made early */
 	if (!is_v2(cg))
 		r = husk_cgroup_v1_create_late(cg, res, cg->made, err);
-	/* On failure the list stays for husk_cgroup_create_abort, once the new process is gone
-	 * from the cgroup2 part. */
-	if (r == 0)
-		made_free(cg);
 	return r;
+}
+
+void husk_cgroup_create_commit(husk_cgroup_t *cg)
+{
+	made_free(cg);
 }
 
 int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err)
@@ -795,6 +796,7 @@ int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_erro
 		husk_cgroup_create_abort(cg);
 		return -1;
 	}
+	husk_cgroup_create_commit(cg);
 	return 0;
 }
 

@@ -42,8 +42,8 @@ typedef struct {
 	 * by husk_cgroup_free. */
 	struct husk_cgroup_systemd *sd;
 	char *systemd_fallback;
-	/* create only, process-local: the directories husk_cgroup_create_early made, until
-	 * husk_cgroup_create_late succeeds (or husk_cgroup_create_abort removes them). */
+	/* create only, process-local: the directories husk_cgroup_create_early and _late made,
+	 * until husk_cgroup_create_commit (or husk_cgroup_create_abort removes them). */
 	struct husk_cg_undo *made;
 } husk_cgroup_t;
 
@@ -70,11 +70,13 @@ int husk_cgroup_create(husk_cgroup_t *cg, const husk_resources_t *res, husk_erro
  * container's process sets itself up. _early makes what the clone needs: on v2 the whole
  * cgroup (the process is born in it), on a hybrid host the cgroup2 part, on v1 nothing;
  * with systemd the checks. _late makes the v1 hierarchies and applies their resources.
- * _early removes what it made on failure. After _early, when _late fails or is not going to
- * run, husk_cgroup_destroy then _abort remove what both made (parents included). */
+ * _early removes what it made on failure. Until _commit, a failure of _late or of anything
+ * after it is undone by husk_cgroup_destroy then _abort, which removes the directories both
+ * made (parents included, each only while empty). */
 int husk_cgroup_create_early(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 int husk_cgroup_create_late(husk_cgroup_t *cg, const husk_resources_t *res, husk_error_t *err);
 void husk_cgroup_create_abort(husk_cgroup_t *cg);
+void husk_cgroup_create_commit(husk_cgroup_t *cg);
 
 /* v2 only: an O_PATH|O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 + ENOTSUP
  * on v1/hybrid. */

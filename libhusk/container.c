@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -533,6 +534,39 @@ static int explain_child_death(create_ctx_t *c, husk_error_t *err)
 	return -1;
 }
 
+/* A send to the container process failed. When the peer is gone it died, most likely after
+ * saying why: that is the error to report. */
+static int child_gone(create_ctx_t *c, husk_error_t *err)
+{
+	husk_sync_msg_t m;
+
+	if (err->errnum != EPIPE && err->errnum != ECONNRESET)
+		return -1;
+	husk_error_clear(err);
+	if (husk_sync_recv(c->sync_fd, &m, NULL, err) < 0)
+		return err->errnum == 0 ? explain_child_death(c, err) : -1;
+	if (m.type == HUSK_SYNC_ERROR)
+		return husk_error_set(err, m.errnum, "%s", m.msg);
+	return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
+}
+
+/* The parent's step failed while the child worked on: if the child failed first (its death
+ * can be what failed us), its error says more. */
+static int child_error_first(create_ctx_t *c, husk_error_t *err)
+{
+	struct pollfd p = {.fd = c->sync_fd, .events = POLLIN};
+	cleanup_error husk_error_t ignored = {0};
+	husk_sync_msg_t m;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return -1;
+	if (husk_sync_recv(c->sync_fd, &m, NULL, &ignored) == 0 && m.type == HUSK_SYNC_ERROR) {
+		husk_error_clear(err);
+		husk_error_set(err, m.errnum, "%s", m.msg);
+	}
+	return -1;
+}
+
 static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
 			    const char *bundle, husk_error_t *err)
 {
@@ -551,15 +585,16 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 			if (parent_runtime_hooks(c, spec, o, bundle, c->child, err) < 0)
 				return -1;
 			if (husk_sync_send(c->sync_fd, HUSK_SYNC_HOOKS_DONE, c->child, -1, err) < 0)
-				return -1;
+				return child_gone(c, err);
 			break;
 		case HUSK_SYNC_SECCOMP_FD: {
 			cleanup_close int nfd = fd;
 			if (nfd < 0)
 				return husk_error_set(err, 0, "seccomp: no notify fd received");
-			if (husk_seccomp_send_listener(spec, o->id, bundle, c->child, nfd, err) < 0 ||
-			    husk_sync_send(c->sync_fd, HUSK_SYNC_SECCOMP_DONE, 0, -1, err) < 0)
+			if (husk_seccomp_send_listener(spec, o->id, bundle, c->child, nfd, err) < 0)
 				return -1;
+			if (husk_sync_send(c->sync_fd, HUSK_SYNC_SECCOMP_DONE, 0, -1, err) < 0)
+				return child_gone(c, err);
 			break;
 		}
 		case HUSK_SYNC_PTY_MASTER:
@@ -578,19 +613,6 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 	}
 }
 
-/* A send to the container process failed: it died, most likely after saying why. */
-static int child_gone(create_ctx_t *c, husk_error_t *err)
-{
-	husk_sync_msg_t m;
-
-	husk_error_clear(err);
-	if (husk_sync_recv(c->sync_fd, &m, NULL, err) < 0)
-		return explain_child_death(c, err);
-	if (m.type == HUSK_SYNC_ERROR)
-		return husk_error_set(err, m.errnum, "%s", m.msg);
-	return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
-}
-
 /* While the child makes its namespaces and first mounts: the rest of the cgroup (the v1
  * hierarchies; systemd's unit), then the child gets the `tasks` fds to join it. */
 static int parent_cgroup(create_ctx_t *c, const husk_spec_t *spec, husk_cgroup_join_t *join,
@@ -601,20 +623,34 @@ static int parent_cgroup(create_ctx_t *c, const husk_spec_t *spec, husk_cgroup_j
 	if (husk_cgroup_create_late(&c->cg, res, err) < 0 ||
 	    husk_cgroup_join_open_v1(&c->cg, join, err) < 0 ||
 	    husk_cgroup_join_finish(&c->cg, join, c->child, into_cgroup, err) < 0)
-		return -1;
+		return child_error_first(c, err);
 	if (husk_cgroup_join_send(c->sync_fd, join, err) < 0)
 		return child_gone(c, err);
 	return 0;
 }
 
 /*
- * Only the pid namespace (and a new user namespace, which owns it and whose maps the parent
- * writes) come with the clone; the child makes the others itself, still in the runtime's
- * cgroup (so their memory is not charged to the container, as with crun), while the parent
- * makes the v1 cgroups. The cgroup2 part exists before: the child is born in it
- * (CLONE_INTO_CGROUP), as moving it there would wait for an RCU grace period. With a user
- * namespace joined by path, the child joins it before anything else.
+ * The namespaces but the cgroup one are made while the process is still in the runtime's
+ * memory cgroup, so that their memory is not charged to the container (as with crun). On
+ * cgroup v1 and hybrid hosts only the pid namespace (and a new user namespace, which owns it
+ * and whose maps the parent writes) come with the clone: the child makes the others itself
+ * while the parent makes the v1 hierarchies. On cgroup v2 the process is born in its cgroup
+ * (CLONE_INTO_CGROUP: moving it would wait for an RCU grace period), with nothing left to
+ * overlap: the namespaces come with the clone. With a user namespace joined by path, the
+ * child joins it before anything else and makes the others after.
  */
+static int clone_namespaces(const husk_cgroup_t *cg, const husk_spec_t *spec, int new_flags)
+{
+	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
+	int at_clone = CLONE_NEWUSER | CLONE_NEWPID;
+
+	if (cg->mode == HUSK_CGROUP_MODE_UNIFIED && cg->sd == NULL)
+		at_clone |= CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
+	if (user && user->path)
+		at_clone = CLONE_NEWPID;
+	return new_flags & at_clone;
+}
+
 static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_create_opts_t *o,
 			const char *bundle, const char *rootfs, const husk_exec_barrier_t *barrier,
 			husk_error_t *err)
@@ -622,7 +658,7 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	int fds[2];
 	int new_flags = husk_ns_new_flags(spec);
 	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
-	int clone_flags = new_flags & (CLONE_NEWUSER | CLONE_NEWPID);
+	int clone_flags = clone_namespaces(&c->cg, spec, new_flags);
 	cleanup_cgroup_join husk_cgroup_join_t join = HUSK_CGROUP_JOIN_INIT;
 	bool into_cgroup = false;
 	pid_t pid;
@@ -691,6 +727,8 @@ int husk_bundle_load_config(const char *bundle_arg, char **bundle, char **text, 
 static int record_created(create_ctx_t *c, husk_state_t *st, const husk_create_opts_t *o,
 			  husk_error_t *err)
 {
+	/* From here the container owns its cgroup: no failure removes the parents made. */
+	husk_cgroup_create_commit(&c->cg);
 	st->created = true;
 	st->pid = c->child;
 	st->pid_start = husk_pid_start_time(c->child);

@@ -108,9 +108,31 @@ static int open_ctx(husk_rootfs_ctx_t *ctx, const husk_spec_t *spec, const char 
 	return 0;
 }
 
-static bool is_cgroup_mount(const husk_mount_t *m)
+/* The mounts the container process may make before it is in its cgroup: binds and the
+ * kernel's pseudo filesystems, which open no device. A cgroup mount needs the cgroup (and
+ * the cgroup namespace); any other mount may open a device, which the v1 devices cgroup
+ * must check. */
+static bool needs_cgroup(const husk_mount_t *m)
 {
-	return m->type && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0);
+	static const char *const no_device[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue"};
+	husk_mount_options_t o __attribute__((cleanup(husk_mount_options_free)));
+
+	husk_mount_options_parse(m->options, m->options_len, &o);
+	if (o.flags & MS_BIND)
+		return false;
+	for (size_t i = 0; m->type && i < sizeof no_device / sizeof no_device[0]; i++)
+		if (strcmp(m->type, no_device[i]) == 0)
+			return false;
+	return true;
+}
+
+static int enter_cgroup(husk_rootfs_before_cgroup_fn *before_cgroup, void *arg,
+			husk_error_t *err)
+{
+	husk_rootfs_before_cgroup_fn fn = *before_cgroup;
+
+	*before_cgroup = NULL;
+	return fn ? fn(arg, err) : 0;
 }
 
 int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
@@ -129,14 +151,14 @@ int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
 	    husk_mount_fds(&ctx, NULL, -1, ctx.rootfd, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
 		return husk_error_errno(err, "make rootfs \"%s\" rprivate", rootfs);
 	for (size_t i = 0; i < spec->mounts_len; i++) {
-		if (before_cgroup && is_cgroup_mount(&spec->mounts[i])) {
-			if (before_cgroup(arg, err) < 0)
-				return -1;
-			before_cgroup = NULL;
-		}
+		if (needs_cgroup(&spec->mounts[i]) && enter_cgroup(&before_cgroup, arg, err) < 0)
+			return -1;
 		if (husk_rootfs_do_mount(&ctx, spec, &spec->mounts[i], err) < 0)
 			return -1;
 	}
+	/* mknod too is the devices cgroup's to check. */
+	if (enter_cgroup(&before_cgroup, arg, err) < 0)
+		return -1;
 	return husk_rootfs_create_devices(&ctx, spec, err);
 }
 

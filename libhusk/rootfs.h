@@ -16,9 +16,11 @@
  *   then perform spec->mounts in order, create the default devices and linux.devices,
  *   the /dev symlinks (fd, stdin, stdout, stderr, ptmx), /dev/pts and /dev/shm defaults as
  *   given by the mounts, all resolved relative to a rootfs fd (never string-joined).
- *   before_cgroup(arg), when given, runs once before the first mount of type cgroup or
- *   cgroup2: `create` joins the container's cgroup and its cgroup namespace there, so that
- *   the mounts before it overlap with the making of the cgroup.
+ *   before_cgroup(arg), when given, runs once: before the first mount that is not a bind
+ *   or a pseudo filesystem without a device (proc, sysfs, tmpfs, devpts, mqueue), or else
+ *   before the devices are created. `create` joins the container's cgroup and its cgroup
+ *   namespace there, so that the mounts before it overlap with the making of the cgroup,
+ *   and a cgroup mount, a device a mount opens, or a mknod happen in the cgroup.
  * husk_rootfs_pivot: pivot_root into the rootfs and detach the old root; with no_pivot,
  *   MS_MOVE + chroot instead. Afterwards cwd is "/".
  * husk_rootfs_finalize: after pivot: maskedPaths, readonlyPaths, root.readonly,

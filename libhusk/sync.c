@@ -109,10 +109,13 @@ int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_
 	take_fds(&mh, fds, max, n);
 	if (r == 0)
 		return husk_error_set(err, 0, "container init exited before it was ready");
-	if ((size_t)r != sizeof *msg) {
+	if ((size_t)r != sizeof *msg || (mh.msg_flags & MSG_CTRUNC)) {
 		for (size_t i = 0; i < *n; i++)
 			close(fds[i]);
 		*n = 0;
+		/* MSG_CTRUNC: passed fds were lost (e.g. RLIMIT_NOFILE reached). */
+		if (mh.msg_flags & MSG_CTRUNC)
+			return husk_error_set(err, EMFILE, "sync: passed file descriptors were lost");
 		return husk_error_set(err, 0, "sync: short message (%zd bytes)", r);
 	}
 	msg->msg[sizeof msg->msg - 1] = '\0';

@@ -223,6 +223,19 @@ def test_without_cgroup_namespace_the_path_shows(bundle, run_probe, unique_id, a
     assert_clean()
 
 
+def test_in_its_cgroup_without_a_cgroup_mount(bundle, run_probe, unique_id, assert_clean):
+    """The process joins its cgroup before the first cgroup mount, or after the other mounts
+    when the config has none: it must be in it either way."""
+    cid = unique_id()
+
+    def mutate(config):
+        with_resources({}, drop_cgroupns=True)(config)
+        config["mounts"] = [m for m in config["mounts"] if m.get("type") != "cgroup"]
+    report = run_probe(bundle(mutate), cid=cid)
+    assert_in_every_hierarchy(report["cgroup"], f"/husk/{cid}")
+    assert_clean()
+
+
 USERNS_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 

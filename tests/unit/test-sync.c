@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,6 +135,38 @@ static void test_too_many_fds_refused(void **state)
 	close(s[1]);
 }
 
+/* The receiver is out of descriptors: the kernel drops fds it cannot install and says so
+ * (MSG_CTRUNC); that is an error, not a message with fewer fds. */
+static void test_lost_fds_are_an_error(void **state)
+{
+	cleanup_error husk_error_t err = {0};
+	int s[2], fds[5], got[8], spare;
+	husk_sync_msg_t m;
+	struct rlimit old, low;
+	size_t n = 9;
+	(void)state;
+
+	pair(s);
+	for (int i = 0; i < 5; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(husk_sync_send_fds(s[0], HUSK_SYNC_CGROUP, NULL, fds, 5, &err), 0);
+	/* Room for two more descriptors only. */
+	spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)spare + 2;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	close(spare);
+	assert_int_equal(husk_sync_recv_fds(s[1], &m, got, 8, &n, &err), -1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(husk_error_msg(&err), "lost"));
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	close(s[0]);
+	close(s[1]);
+}
+
 static void add_null_fd(husk_cgroup_join_t *j, const char *name)
 {
 	husk_cgroup_join_add(j, open("/dev/null", O_WRONLY | O_CLOEXEC), xstrdup(name));
@@ -220,6 +253,7 @@ int main(void)
 	    cmocka_unit_test(test_extra_fds_are_closed),
 	    cmocka_unit_test(test_single_fd_calls),
 	    cmocka_unit_test(test_too_many_fds_refused),
+	    cmocka_unit_test(test_lost_fds_are_an_error),
 	    cmocka_unit_test(test_join_hand_over),
 	    cmocka_unit_test(test_join_names_that_do_not_fit),
 	    cmocka_unit_test(test_join_recv_gets_an_error),
