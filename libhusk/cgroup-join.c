@@ -150,8 +150,9 @@ int husk_cgroup_join_recv(int sock, husk_cgroup_join_t *j, husk_error_t *err)
 	if (n != (size_t)m.value) {
 		for (size_t i = 0; i < n; i++)
 			close(fds[i]);
-		return husk_error_set(err, EMFILE, "enter cgroup: %zu of %lld `tasks` files arrived",
-				      n, (long long)m.value);
+		return husk_error_set(err, EMFILE,
+				      "enter cgroup: %zu of %lld `tasks` files arrived", n,
+				      (long long)m.value);
 	}
 	line = strtok_r(m.msg, "\n", &save);
 	for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {

@@ -126,8 +126,7 @@ static bool needs_cgroup(const husk_mount_t *m)
 	return true;
 }
 
-static int enter_cgroup(husk_rootfs_before_cgroup_fn *before_cgroup, void *arg,
-			husk_error_t *err)
+static int enter_cgroup(husk_rootfs_before_cgroup_fn *before_cgroup, void *arg, husk_error_t *err)
 {
 	husk_rootfs_before_cgroup_fn fn = *before_cgroup;
 

@@ -115,7 +115,8 @@ int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_
 		*n = 0;
 		/* MSG_CTRUNC: passed fds were lost (e.g. RLIMIT_NOFILE reached). */
 		if (mh.msg_flags & MSG_CTRUNC)
-			return husk_error_set(err, EMFILE, "sync: passed file descriptors were lost");
+			return husk_error_set(err, EMFILE,
+					      "sync: passed file descriptors were lost");
 		return husk_error_set(err, 0, "sync: short message (%zd bytes)", r);
 	}
 	msg->msg[sizeof msg->msg - 1] = '\0';
