@@ -17,7 +17,7 @@ MARKERS = [
     # From here the parent makes the v1 cgroups while the child makes its namespaces and
     # the mounts before the first cgroup mount; the phase ends when the parent hands the
     # child its cgroup (message 10).
-    ("clone; parent: v1 cgroups (9 hierarchies) | child: namespaces, first mounts",
+    ("clone; parent: v1 cgroups (9 hierarchies) while the child: namespaces, first mounts",
      r"sendmsg\(\d+, .*iov_base=\"\\n"),
     ("child: joins its cgroups, cgroup ns, cgroup mounts, /dev", r"sendmsg\(\d+, .*iov_base=\"\\2"),
     ("parent/child sync round trip before pivot", r"pivot_root\("),
