@@ -137,16 +137,8 @@ int husk_cgroup_join_recv(int sock, husk_cgroup_join_t *j, husk_error_t *err)
 	size_t n = 0;
 	char *save = NULL, *line;
 
-	if (husk_sync_recv_fds(sock, &m, fds, HUSK_SYNC_MAX_FDS, &n, err) < 0)
+	if (husk_sync_expect_fds(sock, HUSK_SYNC_CGROUP, &m, fds, HUSK_SYNC_MAX_FDS, &n, err) < 0)
 		return -1;
-	if (m.type != HUSK_SYNC_CGROUP) {
-		for (size_t i = 0; i < n; i++)
-			close(fds[i]);
-		if (m.type == HUSK_SYNC_ERROR)
-			return husk_error_set(err, m.errnum, "%s", m.msg);
-		return husk_error_set(err, 0, "sync: expected message %d, got %d",
-				      (int)HUSK_SYNC_CGROUP, (int)m.type);
-	}
 	if (n != (size_t)m.value) {
 		for (size_t i = 0; i < n; i++)
 			close(fds[i]);

@@ -546,7 +546,7 @@ static int child_gone(create_ctx_t *c, husk_error_t *err)
 	if (husk_sync_recv(c->sync_fd, &m, NULL, err) < 0)
 		return err->errnum == 0 ? explain_child_death(c, err) : -1;
 	if (m.type == HUSK_SYNC_ERROR)
-		return husk_error_set(err, m.errnum, "%s", m.msg);
+		return husk_sync_error_of(&m, err);
 	return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
 }
 
@@ -562,7 +562,7 @@ static int child_error_first(create_ctx_t *c, husk_error_t *err)
 		return -1;
 	if (husk_sync_recv(c->sync_fd, &m, NULL, &ignored) == 0 && m.type == HUSK_SYNC_ERROR) {
 		husk_error_clear(err);
-		husk_error_set(err, m.errnum, "%s", m.msg);
+		husk_sync_error_of(&m, err);
 	}
 	return -1;
 }
@@ -578,9 +578,7 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 			return explain_child_death(c, err);
 		switch (m.type) {
 		case HUSK_SYNC_ERROR:
-			husk_error_set(err, 0, "%s", m.msg);
-			err->errnum = m.errnum;
-			return -1;
+			return husk_sync_error_of(&m, err);
 		case HUSK_SYNC_RUN_RUNTIME_HOOKS:
 			if (parent_runtime_hooks(c, spec, o, bundle, c->child, err) < 0)
 				return -1;

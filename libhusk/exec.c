@@ -186,8 +186,7 @@ static int collect_child(exec_ctx_t *c, pid_t *pid, int *pty_master, husk_error_
 		if (m.type == HUSK_SYNC_ERROR) {
 			if (fd >= 0)
 				close(fd);
-			husk_error_set(err, 0, "%s", m.msg);
-			return -1;
+			return husk_sync_error_of(&m, err);
 		}
 		if (m.type == HUSK_SYNC_PID)
 			*pid = (pid_t)m.value;

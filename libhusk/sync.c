@@ -145,20 +145,40 @@ int husk_sync_send_fds(int fd, husk_sync_type_t type, const char *text, const in
 	return 0;
 }
 
+int husk_sync_error_of(const husk_sync_msg_t *msg, husk_error_t *err)
+{
+	/* The text already ends with the strerror of errnum: keep errnum without adding it. */
+	husk_error_set(err, 0, "%s", msg->msg);
+	err->errnum = msg->errnum;
+	return -1;
+}
+
+int husk_sync_expect_fds(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *fds, size_t max,
+			 size_t *n, husk_error_t *err)
+{
+	if (husk_sync_recv_fds(fd, msg, fds, max, n, err) < 0)
+		return -1;
+	if (msg->type == (int32_t)type)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		close(fds[i]);
+	*n = 0;
+	if (msg->type == HUSK_SYNC_ERROR)
+		return husk_sync_error_of(msg, err);
+	return husk_error_set(err, 0, "sync: expected message %d, got %d", (int)type,
+			      (int)msg->type);
+}
+
 int husk_sync_expect(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *recvfd,
 		     husk_error_t *err)
 {
-	if (husk_sync_recv(fd, msg, recvfd, err) < 0)
-		return -1;
-	if (msg->type == HUSK_SYNC_ERROR) {
-		husk_error_set(err, 0, "%s", msg->msg);
-		err->errnum = msg->errnum;
-		return -1;
-	}
-	if (msg->type != (int32_t)type)
-		return husk_error_set(err, 0, "sync: expected message %d, got %d", (int)type,
-				      (int)msg->type);
-	return 0;
+	int got = -1;
+	size_t n = 0;
+	int r = husk_sync_expect_fds(fd, type, msg, &got, recvfd ? 1 : 0, &n, err);
+
+	if (recvfd)
+		*recvfd = n > 0 ? got : -1;
+	return r;
 }
 
 int husk_send_fd(int sock, int fd, const char *name, husk_error_t *err)

@@ -46,6 +46,11 @@ int husk_sync_send_fds(int fd, husk_sync_type_t type, const char *text, const in
 int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_t *n,
 		       husk_error_t *err);
 
+/* An ERROR message into *err (its text and errnum, as the sender had them); returns -1. */
+int husk_sync_error_of(const husk_sync_msg_t *msg, husk_error_t *err);
+/* Receive and require `type` (an ERROR message becomes *err), keeping up to max fds. */
+int husk_sync_expect_fds(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *fds, size_t max,
+			 size_t *n, husk_error_t *err);
 /* Receive and require `type`; an ERROR message becomes *err. */
 int husk_sync_expect(int fd, husk_sync_type_t type, husk_sync_msg_t *msg, int *recvfd,
 		     husk_error_t *err);

@@ -2,6 +2,7 @@
  * cgroup join's `tasks` fds with their names (libhusk/cgroup-join.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,10 +235,13 @@ static void test_join_recv_gets_an_error(void **state)
 	(void)state;
 
 	pair(s);
-	husk_error_set(&why, 0, "linux.resources.memory.limit: too low");
+	husk_error_set(&why, ENOMEM, "linux.resources.memory.limit: too low");
 	assert_int_equal(husk_sync_send_error(s[0], &why), 0);
 	assert_int_equal(husk_cgroup_join_recv(s[1], &got, &err), -1);
-	assert_string_equal(husk_error_msg(&err), "linux.resources.memory.limit: too low");
+	/* The sender's text, strerror included once, and its errnum. */
+	assert_string_equal(husk_error_msg(&err), "linux.resources.memory.limit: too low: Cannot "
+						  "allocate memory");
+	assert_int_equal(err.errnum, ENOMEM);
 	assert_int_equal(husk_sync_send(s[0], HUSK_SYNC_READY, 0, -1, &err), 0);
 	husk_error_clear(&err);
 	assert_int_equal(husk_cgroup_join_recv(s[1], &got, &err), -1);
