@@ -131,6 +131,7 @@ int husk_cgroup_v1_enter_unified(const husk_cgroup_t *cg, pid_t pid, husk_error_
 int husk_cgroup_v1_destroy(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_open_procs_dir(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err);
+char *husk_cgroup_v1_freezer_dir(const husk_cgroup_t *cg, husk_error_t *err);
 int husk_cgroup_v1_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t *err);
 int husk_cgroup_v1_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err);
 int husk_cgroup_v1_stats(const husk_cgroup_t *cg, husk_cgroup_stats_t *st, husk_error_t *err);

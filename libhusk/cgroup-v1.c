@@ -803,6 +803,23 @@ static int open_freezer(const husk_cgroup_t *cg, husk_error_t *err)
 	return open_ctl(&l, CG_FREEZER, cg->path, "freezer", err);
 }
 
+char *husk_cgroup_v1_freezer_dir(const husk_cgroup_t *cg, husk_error_t *err)
+{
+	cleanup_layout layout_t l = {0};
+	const hier_t *h;
+	char *dir;
+
+	if (layout_load(cg, &l, err) < 0)
+		return NULL;
+	if ((h = layout_find(&l, CG_FREEZER)) == NULL) {
+		husk_error_set(err, ENOENT, "the freezer controller is not mounted");
+		return NULL;
+	}
+	if (asprintf(&dir, "%s%s", h->mnt, cg->path) < 0)
+		abort();
+	return dir;
+}
+
 int husk_cgroup_v1_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err)
 {
 	cleanup_close int fd = open_freezer(cg, err);

@@ -868,6 +868,19 @@ int husk_cgroup_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err)
 	return husk_cgroup_v2_kill_all(fd, sig, err);
 }
 
+char *husk_cgroup_freezer_dir(const husk_cgroup_t *cg, husk_error_t *err)
+{
+	char *dir;
+
+	if (husk_cg_check(cg, err) < 0)
+		return NULL;
+	if (!is_v2(cg))
+		return husk_cgroup_v1_freezer_dir(cg, err);
+	if (asprintf(&dir, "%s%s", HUSK_CGROUP_MNT, cg->path) < 0)
+		abort();
+	return dir;
+}
+
 int husk_cgroup_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err)
 {
 	cleanup_close int fd = -1;

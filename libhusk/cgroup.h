@@ -137,6 +137,9 @@ int husk_cgroup_kill_all(const husk_cgroup_t *cg, int sig, husk_error_t *err);
 /* Freeze/thaw (cgroup.freeze on v2, freezer.state on v1) and query. */
 int husk_cgroup_freeze(const husk_cgroup_t *cg, bool frozen, husk_error_t *err);
 int husk_cgroup_is_frozen(const husk_cgroup_t *cg, bool *frozen, husk_error_t *err);
+/* The directory of the cgroup that freezes it (heap): the v2 cgroup, or the cgroup in the v1
+ * freezer hierarchy wherever that is mounted; NULL with ENOENT when it is not. */
+char *husk_cgroup_freezer_dir(const husk_cgroup_t *cg, husk_error_t *err);
 
 /* Apply new resources to a live cgroup (update). systemd: the unit's properties first
  * (SetUnitProperties, runtime), then cgroupfs; without systemd answering, cgroupfs only. */

@@ -424,16 +424,21 @@ static int criu_add_external_netns(criu_t *c, const husk_spec_t *spec, pid_t pid
 static int criu_set_freezer(criu_t *c, const husk_state_t *st, husk_error_t *err)
 {
 	husk_cgroup_t cg;
-	char path[PATH_MAX];
+	cleanup_free char *dir = NULL;
 	int has = husk_state_cgroup(st, &cg, err);
 
 	if (has <= 0)
 		return has;
 	if (cg.systemd)
 		return 0; /* systemd may own the freezer of its scope */
-	snprintf(path, sizeof path, "/sys/fs/cgroup%s%s",
-		 cg.mode == HUSK_CGROUP_MODE_UNIFIED ? "" : "/freezer", cg.path);
-	if (c->api.set_freeze_cgroup(c->opts, path) < 0)
+	/* Without a freezer hierarchy criu stops the tasks itself. */
+	if ((dir = husk_cgroup_freezer_dir(&cg, err)) == NULL) {
+		if (err->errnum != ENOENT)
+			return -1;
+		husk_error_clear(err);
+		return 0;
+	}
+	if (c->api.set_freeze_cgroup(c->opts, dir) < 0)
 		return husk_error_set(err, ENOMEM, "criu: freeze cgroup");
 	return 0;
 }

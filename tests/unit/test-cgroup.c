@@ -531,6 +531,16 @@ static void run_lifecycle(fixture_t *f)
 		expect_ctl(f, NULL, "cgroup.freeze", "1");
 	else
 		expect_ctl(f, "freezer", "freezer.state", "FROZEN");
+	{
+		/* What checkpoint hands criu to freeze with: the dir that holds that file. */
+		cleanup_free char *dir = husk_cgroup_freezer_dir(&f->cg, &err);
+		cleanup_free char *want = NULL;
+		assert_non_null(dir);
+		assert_true(asprintf(&want, "/sys/fs/cgroup%s%s",
+				     f->cg.mode == HUSK_CGROUP_MODE_UNIFIED ? "" : "/freezer",
+				     f->cg.path) > 0);
+		assert_string_equal(dir, want);
+	}
 	assert_int_equal(husk_cgroup_freeze(&f->cg, false, &err), 0);
 	assert_int_equal(husk_cgroup_is_frozen(&f->cg, &frozen, &err), 0);
 	assert_false(frozen);
