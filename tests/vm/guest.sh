@@ -8,8 +8,7 @@
 #   status   written here: the command's exit status
 #
 # The command's stdout and stderr go to the virtio-serial ports husk.stdout and
-# husk.stderr, which the host reads through FIFOs (clean bytes: a serial tty would turn
-# \n into \r\n).  The VM powers off when the command ends.  PID 1 must never exit (the
+# husk.stderr (guest-lib.sh runs it).  The VM powers off when the command ends.  PID 1 must never exit (the
 # kernel would panic; with panic=-1 and qemu -no-reboot that also ends the VM, but
 # without a status).
 #
@@ -18,8 +17,6 @@
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 run=$1
-out=/dev/console
-err=/dev/console
 
 power_off() {
 	sync
@@ -37,36 +34,8 @@ die() {
 	power_off
 }
 
-# /dev/vportNpM of the virtio-serial port called $1, if there is one.
-find_port() {
-	local dir name
-	for dir in /sys/class/virtio-ports/*; do
-		[ -f "$dir/name" ] || continue
-		read -r name <"$dir/name"
-		[ "$name" = "$1" ] && echo "/dev/${dir##*/}" && return
-	done
-	return 0
-}
+# shellcheck source=tests/vm/guest-lib.sh
+. "${BASH_SOURCE[0]%/*}/guest-lib.sh" || die "read guest-lib.sh"
 
-open_output() {
-	local port
-	port=$(find_port husk.stdout)
-	[ -n "$port" ] && [ -c "$port" ] && out=$port
-	port=$(find_port husk.stderr)
-	[ -n "$port" ] && [ -c "$port" ] && err=$port
-}
-
-main() {
-	local status=0
-	open_output
-	# shellcheck disable=SC1091 # written by run.sh
-	. "$run/env" || die "read $run/env"
-	cd "$HUSK_VM_CWD" || die "cd $HUSK_VM_CWD"
-	# The host's watchdog kills qemu; this one, a little earlier, still gets the output
-	# and a status (124) back.
-	timeout -k 10 "$HUSK_VM_TIMEOUT" bash "$run/cmd" </dev/null >"$out" 2>"$err" || status=$?
-	echo "$status" >"$run/status.tmp" && mv "$run/status.tmp" "$run/status"
-	power_off
-}
-
-main
+run_command "$run"
+power_off
