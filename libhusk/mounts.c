@@ -312,18 +312,20 @@ static char *own_cgroup_path(const husk_rootfs_ctx_t *ctx, const char *controlle
 
 /*
  * Without a cgroup namespace the container sees only its own cgroup, bound from the host;
- * in one, a fresh mount of the hierarchy shows the namespace's root already.
+ * in one, a fresh mount of the hierarchy shows the namespace's root already, and takes the
+ * mount's flags (ro included) at once. *bound says which it was: a bind needs a remount.
  */
 static int mount_one_hierarchy(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 			       const husk_mount_options_t *o, const char *fstype,
 			       const char *host_mountpoint, const char *options, int dstfd,
-			       husk_error_t *err)
+			       bool *bound, husk_error_t *err)
 {
 	unsigned long flags = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	cleanup_free char *own = NULL;
 	cleanup_free char *host_path = NULL;
 	cleanup_close int srcfd = -1;
 
+	*bound = false;
 	if (ctx->cgroupns) {
 		if (husk_mount_fds(ctx, "cgroup", -1, dstfd, fstype, flags,
 				   *options ? options : NULL) == 0)
@@ -340,6 +342,7 @@ static int mount_one_hierarchy(const husk_rootfs_ctx_t *ctx, const husk_mount_t 
 		return husk_error_errno(err, "mount \"%s\" to \"%s\"", host_path, m->destination);
 	if (husk_mount_fds(ctx, NULL, srcfd, dstfd, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_error_errno(err, "mount \"%s\" to \"%s\"", host_path, m->destination);
+	*bound = true;
 	return 0;
 }
 
@@ -372,15 +375,17 @@ static int mount_cgroup_v1(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 		const char *name = hier[i].mountpoint + 15;
 		cleanup_free char *sub = NULL;
 		cleanup_close int subfd = -1;
+		bool bound;
 
 		if (asprintf(&sub, "%s/%s", m->destination, name) < 0)
 			abort();
 		subfd = husk_safe_mkdir_p(ctx->rootfd, sub, 0755, err);
 		if (subfd < 0 || mount_one_hierarchy(ctx, m, o, hier[i].fstype, hier[i].mountpoint,
-						     hier[i].options, subfd, err) < 0)
+						     hier[i].options, subfd, &bound, err) < 0)
 			goto out;
 		/* Bound host dirs ignore ro at bind time: remount. */
-		if ((o->flags & BIND_REMOUNT_FLAGS) && reopen_and_remount(ctx, sub, o, err) < 0)
+		if (bound && (o->flags & BIND_REMOUNT_FLAGS) &&
+		    reopen_and_remount(ctx, sub, o, err) < 0)
 			goto out;
 	}
 	if (o->flags & MS_RDONLY) {
@@ -406,10 +411,11 @@ static int mount_cgroup(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
 
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
 		const char *opts = o->data ? o->data : "";
-		if (mount_one_hierarchy(ctx, m, o, "cgroup2", "/sys/fs/cgroup", opts, dstfd, err) <
-		    0)
+		bool bound;
+		if (mount_one_hierarchy(ctx, m, o, "cgroup2", "/sys/fs/cgroup", opts, dstfd, &bound,
+					err) < 0)
 			return -1;
-		if (!ctx->cgroupns && (o->flags & BIND_REMOUNT_FLAGS))
+		if (bound && (o->flags & BIND_REMOUNT_FLAGS))
 			return reopen_and_remount(ctx, m->destination, o, err);
 		return 0;
 	}

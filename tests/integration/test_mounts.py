@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+import lifecycle_helpers as lh
 from helpers import assert_one_error_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
@@ -105,6 +106,24 @@ def test_mounts_match_config_in_order(husk, bundle, unique_id, assert_clean):
     assert "size=3072k" in ru.super_flags(lower) and "size=4096k" in ru.super_flags(upper)
     assert upper["parent"] == lower["id"], "the later mount is on top of the earlier one"
     assert "nosuid" in ru.mount_flags(upper) and "nosuid" not in ru.mount_flags(lower)
+    assert_clean()
+
+
+def test_cgroup_hierarchies_are_read_only(husk, bundle, unique_id, assert_clean):
+    """The default cgroup mount is ro: so is each hierarchy under it, whether mounted fresh
+    in the cgroup namespace or bound from the host without one."""
+    for drop_cgroupns in (False, True):
+        def mutate(config):
+            if drop_cgroupns:
+                lh.drop_namespace(config, "cgroup")
+        b = bundle(mutate)
+        cg = [m for m in helpers.read_config(b)["mounts"] if m["type"] == "cgroup"]
+        assert cg and "ro" in cg[0]["options"], cg
+        report = ru.json_lines(husk("run", "--bundle", b, unique_id(), check=True).stdout)[-1]
+        under = [m for m in report["mounts"] if m["mount_point"].startswith("/sys/fs/cgroup")]
+        assert under, report["mounts"]
+        for m in under:
+            assert "ro" in ru.mount_flags(m), (drop_cgroupns, m)
     assert_clean()
 
 
