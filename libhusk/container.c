@@ -105,7 +105,39 @@ typedef struct {
 	int kept_fds;
 	int cgroupns_fd; /* the cgroup namespace to join (linux.namespaces path), or -1 */
 	bool in_cgroup;	 /* joined the cgroup and entered the cgroup namespace */
+	int *idmap_trees; /* per spec mount, the runtime's idmapped trees (-1: none); or NULL */
 } child_ctx_t;
+
+/* Until the parent has written our id maps: the idmapped mount trees it made for us. */
+static int child_wait_for_maps(child_ctx_t *c, husk_error_t *err)
+{
+	size_t len = c->spec->mounts_len;
+
+	for (;;) {
+		husk_sync_msg_t m;
+		int fd = -1;
+
+		if (husk_sync_recv(c->sync_fd, &m, &fd, err) < 0)
+			return -1;
+		if (m.type == HUSK_SYNC_MAPS_DONE)
+			return 0;
+		if (m.type == HUSK_SYNC_ERROR)
+			return husk_sync_error_of(&m, err);
+		if (m.type != HUSK_SYNC_IDMAP_TREE || fd < 0 || m.value < 0 ||
+		    (size_t)m.value >= len) {
+			if (fd >= 0)
+				close(fd);
+			return husk_error_set(err, 0, "sync: unexpected message %d", (int)m.type);
+		}
+		if (c->idmap_trees == NULL) {
+			c->idmap_trees = xmalloc0(len * sizeof *c->idmap_trees);
+			for (size_t i = 0; i < len; i++)
+				c->idmap_trees[i] = -1;
+		}
+		husk_closep(&c->idmap_trees[m.value]);
+		c->idmap_trees[m.value] = fd;
+	}
+}
 
 /* All but the cgroup namespace, which is rooted where the process is when it is made (or
  * joined): that waits for the cgroup (child_enter_cgroup). Its path is opened now, while
@@ -277,18 +309,21 @@ static int child_process_early(child_ctx_t *c, husk_error_t *err)
 static int child_setup(child_ctx_t *c, husk_error_t *err)
 {
 	const husk_spec_t *spec = c->spec;
-	husk_sync_msg_t m;
+	husk_rootfs_runtime_t from_runtime = {.before_cgroup = child_enter_cgroup, .arg = c};
 	cleanup_close int proc_fd = -1;
 
-	if (husk_sync_expect(c->sync_fd, HUSK_SYNC_MAPS_DONE, &m, NULL, err) < 0)
+	if (child_wait_for_maps(c, err) < 0)
 		return -1;
 	if (child_enter_namespaces(c, err) < 0 || child_join_session_keyring(c->o, err) < 0)
 		return -1;
 	/* config.md: a relative mount source is relative to the bundle. */
 	if (chdir(c->bundle) < 0)
 		return husk_error_errno(err, "chdir to bundle \"%s\"", c->bundle);
-	if (husk_rootfs_prepare(spec, c->rootfs, child_enter_cgroup, c, err) < 0)
+	from_runtime.idmap_trees = c->idmap_trees;
+	if (husk_rootfs_prepare(spec, c->rootfs, &from_runtime, err) < 0)
 		return -1;
+	husk_rootfs_trees_close(c->idmap_trees, spec->mounts_len);
+	c->idmap_trees = NULL;
 	/* The runtime hooks see the process in its cgroup. */
 	if (child_enter_cgroup(c, err) < 0 || child_runtime_hooks(c, err) < 0)
 		return -1;
@@ -611,6 +646,31 @@ static int parent_sync_loop(create_ctx_t *c, const husk_spec_t *spec, const husk
 	}
 }
 
+/* With a user namespace the container process may not idmap a mount of a host filesystem:
+ * the runtime makes those trees and hands them over before the maps are done (runc too). */
+static int parent_idmapped_trees(create_ctx_t *c, const husk_spec_t *spec, const char *bundle,
+				 husk_error_t *err)
+{
+	const husk_namespace_t *user = husk_spec_namespace(spec, "user");
+	char own[64];
+	int *trees = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (user == NULL)
+		return 0;
+	snprintf(own, sizeof own, "/proc/%d/ns/user", (int)c->child);
+	if (husk_rootfs_idmapped_trees(spec, bundle, user->path ? user->path : own, &trees, &n,
+				       err) < 0)
+		return -1;
+	for (size_t i = 0; r == 0 && n > 0 && i < spec->mounts_len; i++)
+		if (trees[i] >= 0 &&
+		    husk_sync_send(c->sync_fd, HUSK_SYNC_IDMAP_TREE, (int64_t)i, trees[i], err) < 0)
+			r = child_gone(c, err);
+	husk_rootfs_trees_close(trees, spec->mounts_len);
+	return r;
+}
+
 /* While the child makes its namespaces and first mounts: the rest of the cgroup (the v1
  * hierarchies; systemd's unit), then the child gets the `tasks` fds to join it. */
 static int parent_cgroup(create_ctx_t *c, const husk_spec_t *spec, husk_cgroup_join_t *join,
@@ -696,6 +756,8 @@ static int parent_spawn(create_ctx_t *c, const husk_spec_t *spec, const husk_cre
 	husk_debug("container process %d cloned (flags 0x%x%s)", (int)pid, (unsigned)clone_flags,
 		   into_cgroup ? ", into its cgroup" : "");
 	if ((clone_flags & CLONE_NEWUSER) && husk_ns_write_id_maps(pid, spec, err) < 0)
+		return -1;
+	if (parent_idmapped_trees(c, spec, bundle, err) < 0)
 		return -1;
 	if (husk_sync_send(c->sync_fd, HUSK_SYNC_MAPS_DONE, 0, -1, err) < 0)
 		return child_gone(c, err);

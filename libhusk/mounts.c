@@ -193,29 +193,109 @@ static int mount_userns_fd(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, 
 	return fd;
 }
 
-static int idmapped_bind(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
-			 const husk_mount_options_t *o, int srcfd, int dstfd, husk_error_t *err)
+/* Only a detached tree can be idmapped: a clone of srcfd's mount, mapped through usernsfd. */
+static int idmapped_tree(const husk_mount_t *m, const husk_mount_options_t *o, int srcfd,
+			 int usernsfd, husk_error_t *err)
 {
 	unsigned int tree_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)usernsfd};
 	cleanup_close int tree = -1;
-	cleanup_close int usernsfd = -1;
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP};
 
 	if (o->flags & MS_REC)
 		tree_flags |= AT_RECURSIVE;
-	usernsfd = mount_userns_fd(ctx, m, err);
-	if (usernsfd < 0)
-		return -1;
-	/* Only a detached tree can be idmapped: clone the source, map it, then attach it. */
 	tree = open_tree(srcfd, "", tree_flags);
 	if (tree < 0)
 		return husk_error_errno(err, "clone mount \"%s\"", m->source);
-	attr.userns_fd = (uint64_t)usernsfd;
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | (o->rec_idmap ? AT_RECURSIVE : 0), &attr,
 			  sizeof attr) < 0)
 		return husk_error_errno(err, "idmap mount \"%s\"", m->source);
-	if (move_mount(tree, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	return steal_fd(&tree);
+}
+
+/* made: the tree the runtime made for this mount when we may not (or -1): it only needs
+ * attaching. */
+static int idmapped_bind(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
+			 const husk_mount_options_t *o, int made, int srcfd, int dstfd,
+			 husk_error_t *err)
+{
+	cleanup_close int tree = -1;
+	cleanup_close int usernsfd = -1;
+
+	if (made < 0) {
+		if ((usernsfd = mount_userns_fd(ctx, m, err)) < 0 ||
+		    (tree = idmapped_tree(m, o, srcfd, usernsfd, err)) < 0)
+			return -1;
+		made = tree;
+	}
+	if (move_mount(made, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return husk_error_errno(err, "mount \"%s\" to \"%s\"", m->source, m->destination);
+	return 0;
+}
+
+void husk_rootfs_trees_close(int *trees, size_t len)
+{
+	for (size_t i = 0; trees && i < len; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	free(trees);
+}
+
+static int idmapped_tree_of(const husk_rootfs_ctx_t *ctx, const husk_mount_t *m,
+			    const husk_mount_options_t *o, const char *bundle, const char *userns,
+			    husk_error_t *err)
+{
+	cleanup_free char *path = NULL;
+	cleanup_close int srcfd = -1;
+	cleanup_close int usernsfd = -1;
+
+	if (m->source == NULL)
+		return husk_error_set(err, EINVAL, "mount \"%s\": no source", m->destination);
+	if (m->source[0] == '/')
+		path = xstrdup(m->source);
+	else if (asprintf(&path, "%s/%s", bundle, m->source) < 0)
+		abort();
+	if ((srcfd = open(path, O_PATH | O_CLOEXEC)) < 0)
+		return husk_error_errno(err, "mount \"%s\" to \"%s\"", m->source, m->destination);
+	if (m->uid_mappings_len || m->gid_mappings_len)
+		usernsfd = mount_userns_fd(ctx, m, err);
+	else if ((usernsfd = open(userns, O_RDONLY | O_CLOEXEC)) < 0)
+		husk_error_errno(err, "open the container's user namespace `%s`", userns);
+	if (usernsfd < 0)
+		return -1;
+	return idmapped_tree(m, o, srcfd, usernsfd, err);
+}
+
+int husk_rootfs_idmapped_trees(const husk_spec_t *spec, const char *bundle, const char *userns,
+			       int **trees, size_t *n, husk_error_t *err)
+{
+	husk_rootfs_ctx_t ctx = {.procfd = -1, .rootfd = -1, .cwdfd = -1, .userns = true};
+	int *v = xmalloc0((spec->mounts_len + 1) * sizeof *v);
+	int r = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < spec->mounts_len; i++)
+		v[i] = -1;
+	for (size_t i = 0; r == 0 && i < spec->mounts_len; i++) {
+		const husk_mount_t *m = &spec->mounts[i];
+		husk_mount_options_t o __attribute__((cleanup(husk_mount_options_free)));
+
+		husk_mount_options_parse(m->options, m->options_len, &o);
+		if (!(o.flags & MS_BIND) || !o.idmap)
+			continue;
+		if (ctx.procfd < 0 && (ctx.procfd = husk_proc_fd_verified(err)) < 0)
+			r = -1;
+		else if ((v[i] = idmapped_tree_of(&ctx, m, &o, bundle, userns, err)) < 0)
+			r = husk_error_wrap(err, "mounts[%zu]", i);
+		else
+			(*n)++;
+	}
+	husk_closep(&ctx.procfd);
+	if (r < 0) {
+		husk_rootfs_trees_close(v, spec->mounts_len);
+		*n = 0;
+		return -1;
+	}
+	*trees = v;
 	return 0;
 }
 
@@ -538,7 +618,8 @@ int husk_rootfs_do_mount(const husk_rootfs_ctx_t *ctx, const husk_spec_t *spec,
 		return husk_error_wrap(err, "mount \"%s\"", m->destination);
 
 	if (bind && o.idmap) {
-		if (idmapped_bind(ctx, m, &o, srcfd, dstfd, err) < 0)
+		int made = ctx->idmap_trees ? ctx->idmap_trees[m - spec->mounts] : -1;
+		if (idmapped_bind(ctx, m, &o, made, srcfd, dstfd, err) < 0)
 			return -1;
 	} else if (bind) {
 		if (husk_mount_fds(ctx, NULL, srcfd, dstfd, NULL, MS_BIND | (o.flags & MS_REC),
@@ -553,6 +634,5 @@ int husk_rootfs_do_mount(const husk_rootfs_ctx_t *ctx, const husk_spec_t *spec,
 	} else if (mount_filesystem(ctx, m, &o, dstfd, &bound, err) < 0) {
 		return -1;
 	}
-	(void)spec;
 	return apply_after_mount(ctx, m, &o, bound, err);
 }

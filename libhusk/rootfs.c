@@ -135,9 +135,11 @@ static int enter_cgroup(husk_rootfs_before_cgroup_fn *before_cgroup, void *arg, 
 }
 
 int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
-			husk_rootfs_before_cgroup_fn before_cgroup, void *arg, husk_error_t *err)
+			const husk_rootfs_runtime_t *runtime, husk_error_t *err)
 {
 	husk_rootfs_ctx_t ctx __attribute__((cleanup(ctx_close))) = {-1, -1, -1, false, false};
+	husk_rootfs_before_cgroup_fn before_cgroup = runtime ? runtime->before_cgroup : NULL;
+	void *arg = runtime ? runtime->arg : NULL;
 
 	if (rootfs == NULL || rootfs[0] != '/')
 		return husk_error_set(err, EINVAL, "rootfs \"%s\" is not an absolute path",
@@ -146,6 +148,7 @@ int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
 		return -1;
 	if (open_ctx(&ctx, spec, rootfs, err) < 0)
 		return -1;
+	ctx.idmap_trees = runtime ? runtime->idmap_trees : NULL;
 	if (!(rootfs_propagation(spec) && strstr(rootfs_propagation(spec), "slave")) &&
 	    husk_mount_fds(&ctx, NULL, -1, ctx.rootfd, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
 		return husk_error_errno(err, "make rootfs \"%s\" rprivate", rootfs);

@@ -27,8 +27,29 @@
  *   rootfsPropagation of "/".
  */
 typedef int (*husk_rootfs_before_cgroup_fn)(void *arg, husk_error_t *err);
+/* What `create`'s runtime side gives the container process for its mounts (NULL: nothing). */
+typedef struct {
+	husk_rootfs_before_cgroup_fn before_cgroup;
+	void *arg;
+	/* Per spec mount: its detached idmapped tree from husk_rootfs_idmapped_trees, or -1;
+	 * NULL when there are none. */
+	const int *idmap_trees;
+} husk_rootfs_runtime_t;
 int husk_rootfs_prepare(const husk_spec_t *spec, const char *rootfs,
-			husk_rootfs_before_cgroup_fn before_cgroup, void *arg, husk_error_t *err);
+			const husk_rootfs_runtime_t *runtime, husk_error_t *err);
+
+/*
+ * Runtime side, in the host's mount namespace, for a container with a user namespace, where
+ * the container process may not idmap a mount of a host filesystem (only a holder of
+ * CAP_SYS_ADMIN over the filesystem's user namespace may): for each idmap/ridmap bind, a
+ * detached clone of its source (relative sources from `bundle`) mapped through the mount's
+ * own uid/gidMappings or, without them, through the container's user namespace (the ns
+ * file at `userns`, opened only when needed). *trees gets spec->mounts_len fds, -1 for the
+ * other mounts; *n the number made. Free with husk_rootfs_trees_close.
+ */
+int husk_rootfs_idmapped_trees(const husk_spec_t *spec, const char *bundle, const char *userns,
+			       int **trees, size_t *n, husk_error_t *err);
+void husk_rootfs_trees_close(int *trees, size_t len);
 int husk_rootfs_pivot(const husk_spec_t *spec, const char *rootfs, bool no_pivot,
 		      husk_error_t *err);
 int husk_rootfs_finalize(const husk_spec_t *spec, husk_error_t *err);
@@ -76,6 +97,7 @@ typedef struct {
 	int cwdfd;   /* where to return after borrowing the cwd for a mount */
 	bool userns; /* in a user namespace: mknod is refused, host nodes are bind-mounted */
 	bool cgroupns;
+	const int *idmap_trees; /* per spec mount, made on the runtime side; NULL: none */
 } husk_rootfs_ctx_t;
 
 /*

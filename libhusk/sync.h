@@ -18,6 +18,7 @@ typedef enum {
 	HUSK_SYNC_SECCOMP_FD,	     /* child -> parent: the seccomp notify fd, for listenerPath */
 	HUSK_SYNC_SECCOMP_DONE,	     /* parent -> child: the listener has it */
 	HUSK_SYNC_CGROUP,	     /* parent -> child: the cgroup exists; the v1 `tasks` fds */
+	HUSK_SYNC_IDMAP_TREE,	     /* parent -> child: an idmapped mount tree for mounts[value] */
 } husk_sync_type_t;
 
 /* At most this many fds in one message. */

@@ -361,6 +361,58 @@ def test_idmap_bind_without_user_namespace(husk, bundle, tmp_path, unique_id, as
     assert_clean()
 
 
+USERNS_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def in_user_namespace(config):
+    lh.ensure_namespace(config, "user")
+    config["linux"]["uidMappings"] = USERNS_MAP
+    config["linux"]["gidMappings"] = USERNS_MAP
+    # sysfs and mqueue belong to the host's network and ipc namespaces otherwise
+    lh.ensure_namespace(config, "network")
+    lh.ensure_namespace(config, "ipc")
+
+
+@pytest.mark.parametrize("own_mapping", [False, True])
+def test_idmap_bind_in_a_user_namespace(husk, bundle, tmp_path, unique_id, assert_clean,
+                                        own_mapping):
+    """In a user namespace the container cannot idmap a mount of a host filesystem (that
+    takes CAP_SYS_ADMIN over the filesystem's user namespace): husk makes the idmapped tree
+    on the host side and the container attaches it.  Without mappings of its own the mount
+    maps through the container's user namespace: on-disk 0 and 1000 show as 0 and 1000
+    inside (a plain bind shows them as 65534).  With its own mapping, on-disk 1000 shows as
+    host uid 100000, which is the container's root."""
+    lh.make_traversable(tmp_path)
+    src = tmp_path / "idmapped"
+    src.mkdir()
+    src.chmod(0o755)
+    (src / "owned-1000").write_text("x")
+    os.chown(src / "owned-1000", 1000, 1000)
+    (src / "owned-0").write_text("y")
+    mount = bind(src, "/mnt", "idmap")  # the rootfs is not the container root's to mkdir in
+    if own_mapping:
+        mount["uidMappings"] = [{"containerID": 1000, "hostID": 100000, "size": 1}]
+        mount["gidMappings"] = [{"containerID": 1000, "hostID": 100000, "size": 1}]
+
+    def mutate(config):
+        in_user_namespace(config)
+        with_mounts(mount)(config)
+    b = bundle(mutate, args=ru.probe_script(
+        ["stat", "/mnt/owned-1000"], ["stat", "/mnt/owned-0"], ["report"]))
+    lh.make_traversable(b)
+    mine, roots, report = ru.run_script(husk, b, unique_id(), 3)
+    if own_mapping:
+        assert (mine["uid"], mine["gid"]) == (0, 0), mine
+        assert (roots["uid"], roots["gid"]) == (65534, 65534), roots
+    else:
+        assert (mine["uid"], mine["gid"]) == (1000, 1000), mine
+        assert (roots["uid"], roots["gid"]) == (0, 0), roots
+    assert "idmapped" in ru.mount_flags(ru.top_mount(report, "/mnt"))
+    assert report["namespaces"]["user"] != "user:[%d]" % os.stat("/proc/self/ns/user").st_ino
+    assert os.stat(src / "owned-1000").st_uid == 1000  # the host's view is unchanged
+    assert_clean()
+
+
 def test_idmap_without_mappings_or_userns_fails(husk, bundle, tmp_path, unique_id,
                                                 assert_clean):
     src = tmp_path / "idm"

@@ -440,7 +440,7 @@ static int full_container_child(void *arg)
 	spec.mounts[10].gid_mappings_len = 1;
 	husk_safe_path_force_fallback(fo->fallback);
 
-	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, NULL, &err), err);
+	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, &err), err);
 	CHECK_OK(husk_rootfs_pivot(&spec, rootfs, fo->no_pivot, &err), err);
 	CHECK_OK(husk_rootfs_finalize(&spec, &err), err);
 
@@ -553,7 +553,7 @@ static int expect_prepare_error(const husk_mount_t *mounts, size_t n, const char
 	husk_error_t err = {0};
 	husk_spec_t spec = {.mounts = (husk_mount_t *)mounts, .mounts_len = n};
 
-	CHECK(husk_rootfs_prepare(&spec, rootfs, NULL, NULL, &err) < 0, "prepare succeeded\n");
+	CHECK(husk_rootfs_prepare(&spec, rootfs, NULL, &err) < 0, "prepare succeeded\n");
 	CHECK(strstr(husk_error_msg(&err), want) != NULL, "error \"%s\" lacks \"%s\"\n",
 	      husk_error_msg(&err), want);
 	return 0;
@@ -621,7 +621,7 @@ static int hostile_child(void *arg)
 	spec.mounts = make_mounts(defs, 3);
 	spec.mounts_len = 3;
 
-	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, NULL, &err), err);
+	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, &err), err);
 	/* Before the pivot our mountinfo still has host paths: nothing may be at /etc. */
 	CHECK(!find_mount("/etc", t, o), "something was mounted on the host's /etc\n");
 	CHECK(!find_mount(climb + 17, t, o), "the climb reached %s\n", climb + 17);
@@ -666,7 +666,7 @@ static int bad_dev_null_child(void *arg)
 
 	spec.mounts = make_mounts(defs, 1);
 	spec.mounts_len = 1;
-	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, NULL, &err), err);
+	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, &err), err);
 	CHECK_OK(husk_rootfs_pivot(&spec, rootfs, false, &err), err);
 
 	CHECK(unlink("/dev/null") == 0 && symlink("/etc/secret", "/dev/null") == 0, "swap\n");
@@ -732,7 +732,7 @@ static int userns_child(void *arg)
 
 	spec.mounts = make_mounts(defs, 2);
 	spec.mounts_len = 2;
-	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, NULL, &err), err);
+	CHECK_OK(husk_rootfs_prepare(&spec, rootfs, NULL, &err), err);
 	CHECK_OK(husk_rootfs_pivot(&spec, rootfs, false, &err), err);
 	CHECK_OK(husk_rootfs_finalize(&spec, &err), err);
 
