@@ -96,14 +96,17 @@ int husk_sync_recv_fds(int fd, husk_sync_msg_t *msg, int *fds, size_t max, size_
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	int reset_seen = 0;
 	ssize_t r;
 
 	*n = 0;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof ctl.buf;
+	/* A peer that exits with our messages unread leaves ECONNRESET to report first (once):
+	 * what it sent before, its error most of all, is still queued behind it. */
 	do
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && (errno == EINTR || (errno == ECONNRESET && !reset_seen++)));
 	if (r < 0)
 		return husk_error_errno(err, "sync: receive");
 	take_fds(&mh, fds, max, n);

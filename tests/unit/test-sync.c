@@ -168,6 +168,29 @@ static void test_lost_fds_are_an_error(void **state)
 	close(s[1]);
 }
 
+/* The peer said why it failed, then exited without reading what we sent it: the kernel
+ * reports ECONNRESET first, but its error is what the receiver must get. */
+static void test_error_of_a_peer_that_left_unread_messages(void **state)
+{
+	cleanup_error husk_error_t err = {0};
+	cleanup_error husk_error_t why = {0};
+	husk_sync_msg_t m;
+	int s[2];
+	(void)state;
+
+	pair(s);
+	husk_error_set(&why, 0, "mount \"/sys\": a symlink");
+	assert_int_equal(husk_sync_send_error(s[1], &why), 0);
+	assert_int_equal(husk_sync_send(s[0], HUSK_SYNC_CGROUP, 0, -1, &err), 0);
+	close(s[1]); /* with the CGROUP message unread */
+	assert_int_equal(husk_sync_recv(s[0], &m, NULL, &err), 0);
+	assert_int_equal(m.type, HUSK_SYNC_ERROR);
+	assert_string_equal(m.msg, "mount \"/sys\": a symlink");
+	assert_int_equal(husk_sync_recv(s[0], &m, NULL, &err), -1);
+	assert_non_null(strstr(husk_error_msg(&err), "exited before it was ready"));
+	close(s[0]);
+}
+
 static void add_null_fd(husk_cgroup_join_t *j, const char *name)
 {
 	husk_cgroup_join_add(j, open("/dev/null", O_WRONLY | O_CLOEXEC), xstrdup(name));
@@ -258,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(test_single_fd_calls),
 	    cmocka_unit_test(test_too_many_fds_refused),
 	    cmocka_unit_test(test_lost_fds_are_an_error),
+	    cmocka_unit_test(test_error_of_a_peer_that_left_unread_messages),
 	    cmocka_unit_test(test_join_hand_over),
 	    cmocka_unit_test(test_join_names_that_do_not_fit),
 	    cmocka_unit_test(test_join_recv_gets_an_error),
